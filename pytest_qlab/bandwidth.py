@@ -1,0 +1,86 @@
+"""Sequential bandwidth measurements: lay out a file, then read or write it flat out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pytest_qlab.fio.runner import FioRun, FioRunner
+from pytest_qlab.units import BYTES_PER_MB
+from pytest_qlab.volume import VolumeError
+from pytest_qlab.workloads import (
+    SEQUENTIAL_BLOCK_BYTES,
+    SEQUENTIAL_IODEPTH,
+    layout_job,
+    sequential_job,
+)
+
+
+@dataclass(frozen=True)
+class BandwidthResult:
+    direction: Literal["read", "write"]
+    io_bytes: int
+    runtime_s: float
+    """fio's own runtime for the job, the denominator of the rate."""
+    planned_s: float
+    block_size_bytes: int
+    iodepth: int
+
+    @property
+    def mb_s(self) -> float:
+        return self.io_bytes / self.runtime_s / BYTES_PER_MB if self.runtime_s > 0 else 0.0
+
+    def metadata(self) -> dict[str, float | int | str]:
+        prefix = self.direction
+        return {
+            f"{prefix}_mb_s": round(self.mb_s, 3),
+            f"{prefix}_bytes": self.io_bytes,
+            f"{prefix}_duration_s": round(self.runtime_s, 3),
+            "planned_duration_s": round(self.planned_s, 3),
+            "block_size_bytes": self.block_size_bytes,
+            "iodepth": self.iodepth,
+        }
+
+
+@dataclass(frozen=True)
+class LayoutResult:
+    path: Path
+    size_bytes: int
+    duration_s: float
+    write_mb_s: float
+
+
+def lay_out(runner: FioRunner, path: Path, size_bytes: int) -> LayoutResult:
+    run = runner.run(layout_job(path, size_bytes), label="layout")
+    written = run.result.write_bytes
+    if written < size_bytes:
+        raise VolumeError(
+            f"laying out {path} wrote {written} of {size_bytes} bytes; "
+            "the volume may be full or failing"
+        )
+    stats = run.result.job("layout").write
+    return LayoutResult(
+        path=path, size_bytes=size_bytes, duration_s=run.wall_s, write_mb_s=stats.mb_s
+    )
+
+
+def measure_sequential(
+    runner: FioRunner,
+    path: Path,
+    direction: Literal["read", "write"],
+    size_bytes: int,
+    duration_s: float,
+) -> BandwidthResult:
+    run: FioRun = runner.run(
+        sequential_job(path, direction, size_bytes, duration_s), label=f"sequential-{direction}"
+    )
+    stats = getattr(run.result.job(f"sequential-{direction}"), direction)
+    return BandwidthResult(
+        direction=direction,
+        io_bytes=stats.io_bytes,
+        runtime_s=stats.runtime_s,
+        planned_s=duration_s,
+        block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
+        iodepth=SEQUENTIAL_IODEPTH,
+    )

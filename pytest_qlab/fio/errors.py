@@ -1,0 +1,60 @@
+"""The one exception type every fio failure becomes."""
+
+from __future__ import annotations
+
+import errno as errno_module
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_qlab.fio.results import FioResult
+    from pytest_qlab.fio.runner import FioRun
+
+
+class FioError(Exception):
+    """fio could not run or a job failed; carries what a user needs to act on it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int | None = None,
+        errno: int | None = None,
+        diagnostics: tuple[str, ...] = (),
+        result: FioResult | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.result = result
+        """What fio measured before the failure, when it wrote a report."""
+        self.message = message
+        self.exit_code = exit_code
+        self.errno = errno
+        self.diagnostics = diagnostics
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.errno:
+            name = errno_module.errorcode.get(self.errno, "?")
+            parts.append(f"errno {self.errno} {name}: {os.strerror(self.errno)}")
+        if self.exit_code is not None:
+            parts.append(f"fio exit code {self.exit_code}")
+        text = "; ".join(parts)
+        if self.diagnostics:
+            text += "\n" + "\n".join(f"  {line}" for line in self.diagnostics[-10:])
+        return text
+
+
+class FioNotFoundError(FioError):
+    """No usable fio binary; the message says how to install one."""
+
+
+class FioInterruptedError(KeyboardInterrupt):
+    """The run was stopped by Ctrl-C or SIGTERM; `partial` holds what fio measured until then.
+
+    A KeyboardInterrupt subclass so that pytest treats it as the user's interruption.
+    """
+
+    def __init__(self, partial: FioRun | None, signal_name: str) -> None:
+        super().__init__(f"fio stopped by {signal_name}")
+        self.partial = partial
+        self.signal_name = signal_name

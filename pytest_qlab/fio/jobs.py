@@ -1,0 +1,94 @@
+"""fio job specifications (pydantic) and their job-file text.
+
+Jobs are described as data so the workload model never builds fio syntax by hand and every
+value reaches fio as a plain integer in bytes, bytes/s or milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+IoEngine = Literal["libaio", "posixaio", "psync"]
+
+DIRECT_IO_ALIGNMENT_BYTES = 4096
+
+
+def platform_engine(platform: str = sys.platform) -> IoEngine:
+    """posixaio on macOS (no libaio there), libaio on Linux, psync anywhere else."""
+    if platform == "darwin":
+        return "posixaio"
+    if platform.startswith("linux"):
+        return "libaio"
+    return "psync"
+
+
+def _escape_filename(path: Path) -> str:
+    # fio splits filename= on ':' (several files per job); a literal colon must be escaped.
+    return str(path).replace(":", "\\:")
+
+
+class FioJob(BaseModel):
+    """One fio job: one file, one direction, sequential."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    filename: Path
+    rw: Literal["read", "write"]
+    block_size_bytes: int = Field(gt=0)
+    size_bytes: int = Field(gt=0)
+    iodepth: int = Field(default=1, ge=1, le=256)
+    direct: bool = True
+    runtime_ms: int | None = Field(default=None, gt=0)
+    """When set the job is time based: it loops over the file until the time is up."""
+    rate_bytes_s: int | None = Field(default=None, gt=0)
+    end_fsync: bool = False
+
+    @field_validator("filename")
+    @classmethod
+    def _one_line(cls, value: Path) -> Path:
+        if "\n" in str(value) or "\r" in str(value):
+            raise ValueError("a file name for fio cannot contain a line break")
+        return value
+
+    @field_validator("block_size_bytes")
+    @classmethod
+    def _aligned(cls, value: int) -> int:
+        if value % DIRECT_IO_ALIGNMENT_BYTES:
+            raise ValueError(f"block size must be a multiple of {DIRECT_IO_ALIGNMENT_BYTES} bytes")
+        return value
+
+    def render(self) -> str:
+        lines = [
+            f"[{self.name}]",
+            f"filename={_escape_filename(self.filename)}",
+            f"rw={self.rw}",
+            f"bs={self.block_size_bytes}",
+            f"size={self.size_bytes}",
+            f"iodepth={self.iodepth}",
+            f"direct={int(self.direct)}",
+        ]
+        if self.runtime_ms is not None:
+            lines += ["time_based=1", f"runtime={self.runtime_ms}ms"]
+        if self.rate_bytes_s is not None:
+            lines.append(f"rate={self.rate_bytes_s}")
+        if self.end_fsync:
+            lines.append("end_fsync=1")
+        return "\n".join(lines) + "\n"
+
+
+class FioJobFile(BaseModel):
+    """A job file: global settings plus jobs that run concurrently."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jobs: tuple[FioJob, ...] = Field(min_length=1)
+    ioengine: IoEngine = Field(default_factory=platform_engine)
+
+    def render(self) -> str:
+        header = ["; written by pytest-qlab", "[global]", f"ioengine={self.ioengine}"]
+        return "\n".join(header) + "\n\n" + "\n".join(job.render() for job in self.jobs)

@@ -1,0 +1,60 @@
+"""The --qlab-* options: one place for their help text, parsing and validation.
+
+Precedence is command line > ini > default; every error names where the bad value came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_qlab.verdict import Rating
+
+DEFAULT_REPORT_DIR = "reports"
+
+
+def time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time scale: give a number above 0 and at most 1 "
+            "(1 = full qualification, 0.01 = a 1 % rehearsal)"
+        )
+    return value
+
+
+def rating_level(text: str) -> Rating:
+    try:
+        level = Rating(text.strip().lower())
+    except ValueError:
+        level = Rating.INSUFFICIENT
+    if level is Rating.INSUFFICIENT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a level to require: use acceptable or excellent"
+        )
+    return level
+
+
+def non_empty_path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path was given")
+    return text
+
+
+@dataclass(frozen=True)
+class QlabOptions:
+    volumes: tuple[str, ...]
+    """As typed by the user; empty means the system temp directory."""
+    fio: str | None
+    time_scale: float
+    require: Rating
+    report_dir: Path
+    keep_files: bool
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.time_scale < 1

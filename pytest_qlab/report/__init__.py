@@ -1,0 +1,1 @@
+"""Reports: the JSON `qlab` block, the HTML banner and the terminal verdict."""

@@ -1,0 +1,22 @@
+"""Default report file names: <report-dir>/<YYYYmmdd-HHMMSS>-<volume-name>.html and .json."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pytest_qlab.volume import TargetVolume
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "volume"
+
+
+def default_report_paths(
+    report_dir: Path, targets: Sequence[TargetVolume], now: float | None = None
+) -> tuple[Path, Path]:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    stem = f"{stamp}-{'+'.join(_safe(target.name) for target in targets)}"
+    return report_dir / f"{stem}.html", report_dir / f"{stem}.json"

@@ -1,0 +1,41 @@
+"""The words every report uses: header lines, verdict lines, warnings."""
+
+from __future__ import annotations
+
+from pytest_qlab.session import QlabSession, VolumeRecord
+from pytest_qlab.volume import TargetVolume
+
+
+def system_disk_warning(target: TargetVolume) -> str:
+    return (
+        f"NO --volume GIVEN: this run tests the SYSTEM DISK (temp folder {target.path}), "
+        "not a show drive. Pass --volume /Volumes/YourShowDrive to qualify a drive."
+    )
+
+
+def rehearsal_notice(time_scale: float) -> str:
+    return (
+        f"REHEARSAL (time scale {time_scale:g}): durations are compressed; "
+        "this run does not qualify a drive."
+    )
+
+
+def target_line(target: TargetVolume) -> str:
+    shown = str(target.path)
+    if target.requested != shown:
+        shown += f" (given as {target.requested})"
+    return f"{shown} on {target.mount_point}"
+
+
+def verdict_line(session: QlabSession, record: VolumeRecord) -> str:
+    decision = session.decision(record)
+    required = session.options.require.label
+    status = "READY" if session.ready(record) else "NOT READY"
+    parts = [f"{record.target.name}: {decision.rating.label.upper()}", f"{status} for {required}"]
+    if record.interrupted:
+        parts.append("INTERRUPTED")
+    if session.options.rehearsal:
+        parts.append("REHEARSAL")
+    if record.target.is_system_default:
+        parts.append("SYSTEM DISK")
+    return " - ".join(parts)

@@ -1,0 +1,196 @@
+"""Target validation and the scratch directory: the only place pytest-qlab ever writes.
+
+Everything lives in <volume>/.pytest-qlab/<run-id>/ next to a marker file that proves the
+directory is ours; removal only ever touches a directory carrying that marker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_qlab import __version__
+from pytest_qlab.units import BYTES_PER_GIB, format_bytes
+
+SCRATCH_ROOT_NAME = ".pytest-qlab"
+MARKER_NAME = "pytest-qlab-scratch.json"
+FREE_SPACE_MARGIN_BYTES = BYTES_PER_GIB
+"""Left free on the volume after our files are written, so the user's headroom stays intact."""
+
+
+class VolumeError(Exception):
+    """A target the plugin must not or cannot use; the message is one sentence saying what to do."""
+
+
+@dataclass(frozen=True)
+class TargetVolume:
+    path: Path
+    """The resolved directory tests write under."""
+    requested: str
+    """What the user typed (or the temp directory), shown next to the resolved path."""
+    mount_point: Path
+    is_system_default: bool
+
+    @property
+    def name(self) -> str:
+        """Short label for file names and headers: the mount point's folder name."""
+        if self.is_system_default:
+            return "system-temp"
+        return self.mount_point.name or "system"
+
+    @property
+    def scratch_root(self) -> Path:
+        return self.path / SCRATCH_ROOT_NAME
+
+
+def mount_point_of(path: Path) -> Path:
+    current = path
+    while not os.path.ismount(current) and current.parent != current:
+        current = current.parent
+    return current
+
+
+def resolve_target(raw: str, *, is_system_default: bool = False) -> TargetVolume:
+    """Check a volume path without writing anything; raises VolumeError with the remedy."""
+    example = "e.g. --volume /Volumes/Show"
+    if not raw.strip():
+        raise VolumeError(
+            f"--volume was given an empty path; pass the show drive's folder ({example})"
+        )
+    expanded = Path(raw).expanduser()
+    try:
+        mode = expanded.stat().st_mode
+    except FileNotFoundError:
+        raise VolumeError(
+            f"volume path {raw!r} does not exist; check that the drive is mounted ({example})"
+        ) from None
+    except OSError as exc:
+        raise VolumeError(
+            f"volume path {raw!r} cannot be read ({exc.strerror}); {example}"
+        ) from None
+    if stat.S_ISBLK(mode) or stat.S_ISCHR(mode):
+        raise VolumeError(
+            f"{raw!r} is a device, not a mounted volume; pytest-qlab never writes to raw devices, "
+            f"pass the folder the drive is mounted at ({example})"
+        )
+    if not stat.S_ISDIR(mode):
+        raise VolumeError(
+            f"{raw!r} is a file, not a folder; pass the drive's mount point ({example})"
+        )
+    resolved = expanded.resolve()
+    if SCRATCH_ROOT_NAME in resolved.parts:
+        raise VolumeError(
+            f"{raw!r} is inside pytest-qlab's own scratch folder; "
+            f"pass the volume itself ({example})"
+        )
+    if _read_only(resolved):
+        raise VolumeError(
+            f"{raw!r} is not writable (read-only volume or no permission); "
+            "qualification needs to write test files: mount it read-write or pick another volume"
+        )
+    return TargetVolume(
+        path=resolved,
+        requested=raw,
+        mount_point=mount_point_of(resolved),
+        is_system_default=is_system_default,
+    )
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return True
+    return not os.access(path, os.W_OK | os.X_OK)
+
+
+@dataclass(frozen=True)
+class FreeSpace:
+    free_bytes: int
+    total_bytes: int
+
+
+def free_space(path: Path) -> FreeSpace:
+    # statvfs rather than diskutil's FreeSpace, which is 0 for APFS volumes.
+    stats = os.statvfs(path)
+    return FreeSpace(
+        free_bytes=stats.f_bavail * stats.f_frsize, total_bytes=stats.f_blocks * stats.f_frsize
+    )
+
+
+def check_free_space(volume: TargetVolume, files_bytes: int) -> FreeSpace:
+    """Refuse before writing anything when the test files plus the margin do not fit."""
+    space = free_space(volume.path)
+    needed = files_bytes + FREE_SPACE_MARGIN_BYTES
+    if space.free_bytes < needed:
+        raise VolumeError(
+            f"{volume.path} has {format_bytes(space.free_bytes)} free but this run needs "
+            f"{format_bytes(needed)} ({format_bytes(files_bytes)} of test files plus "
+            f"{format_bytes(FREE_SPACE_MARGIN_BYTES)} left free for your show); "
+            "free up space or qualify another volume"
+        )
+    return space
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class ScratchSpace:
+    """<volume>/.pytest-qlab/<run-id>/: created with a marker, removed on every exit path."""
+
+    def __init__(self, volume: TargetVolume, run_id: str) -> None:
+        self.volume = volume
+        self.run_id = run_id
+        self.run_dir = volume.scratch_root / run_id
+        self.marker = self.run_dir / MARKER_NAME
+
+    def create(self) -> ScratchSpace:
+        try:
+            self.volume.scratch_root.mkdir(exist_ok=True)
+            self.run_dir.mkdir()
+            self.marker.write_text(
+                json.dumps(
+                    {
+                        "tool": "pytest-qlab",
+                        "version": __version__,
+                        "run_id": self.run_id,
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    }
+                ),
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            self.remove()
+            raise VolumeError(
+                f"cannot write to {self.volume.path} ({exc.strerror}); "
+                "check that the volume is mounted read-write and has space"
+            ) from None
+        return self
+
+    def file(self, name: str) -> Path:
+        return self.run_dir / name
+
+    def remove(self) -> None:
+        """Delete our run directory (only if it carries our marker) and the root if now empty."""
+        if self.run_dir.is_dir() and (self.marker.is_file() or not any(self.run_dir.iterdir())):
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):  # other runs' directories, or already gone
+            self.volume.scratch_root.rmdir()
+
+    def __enter__(self) -> ScratchSpace:
+        return self.create()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.remove()
