@@ -9,12 +9,15 @@ from typing import Literal
 from pytest_qlab.fio.runner import FioRun, FioRunner
 from pytest_qlab.units import BYTES_PER_MB
 from pytest_qlab.volume import VolumeError
+
 from pytest_qlab.workloads import (
     SEQUENTIAL_BLOCK_BYTES,
     SEQUENTIAL_IODEPTH,
     layout_job,
     sequential_job,
 )
+
+MINIMUM_RUNTIME_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,17 @@ class BandwidthResult:
     @property
     def mb_s(self) -> float:
         return self.io_bytes / self.runtime_s / BYTES_PER_MB if self.runtime_s > 0 else 0.0
+
+    @property
+    def ran_full_time(self) -> bool:
+        """fio stopping well before the planned time means the figure is not a measurement."""
+        return self.runtime_s >= MINIMUM_RUNTIME_FRACTION * self.planned_s
+
+    def early_stop_message(self) -> str:
+        return (
+            f"the sequential {self.direction} ran {self.runtime_s:.1f} s of the planned "
+            f"{self.planned_s:.1f} s: fio stopped early, the figure is not a measurement"
+        )
 
     def metadata(self) -> dict[str, float | int | str]:
         prefix = self.direction

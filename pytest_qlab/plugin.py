@@ -7,7 +7,7 @@ so that `pytest tests/` and other projects are never affected by it.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -448,7 +448,9 @@ def qlab_sequential_write(
 
 
 @pytest.fixture
-def qlab_record(request: pytest.FixtureRequest) -> Callable[[dict[str, MetadataValue]], None]:
+def qlab_record(
+    request: pytest.FixtureRequest,
+) -> Callable[[Mapping[str, MetadataValue]], None]:
     """Attach measured values (unit-suffixed names) to this test's JSON metadata and HTML row."""
     metadata: dict[str, MetadataValue] = request.node.stash.setdefault(ITEM_METADATA_KEY, {})
     return metadata.update
