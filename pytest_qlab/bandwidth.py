@@ -9,7 +9,6 @@ from typing import Literal
 from pytest_qlab.fio.runner import FioRun, FioRunner
 from pytest_qlab.units import BYTES_PER_MB
 from pytest_qlab.volume import VolumeError
-
 from pytest_qlab.workloads import (
     SEQUENTIAL_BLOCK_BYTES,
     SEQUENTIAL_IODEPTH,
