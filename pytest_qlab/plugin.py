@@ -26,6 +26,7 @@ from pytest_qlab.report.html import report_title, verdict_banner
 from pytest_qlab.report.json import add_qlab_block
 from pytest_qlab.report.paths import default_report_paths
 from pytest_qlab.report.text import (
+    layout_line,
     rehearsal_notice,
     system_disk_warning,
     target_line,
@@ -165,9 +166,15 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
     session = QlabSession(options=options, targets=targets, fio=fio)
     config.stash[SESSION_KEY] = session
-    config.pluginmanager.register(ReportHooks(config, session), "qlab-reports")
+    config.pluginmanager.register(SessionHooks(config, session), "qlab-session")
     config.stash[REPORT_PATHS_KEY] = _default_reports(config, options, targets)
     config.add_cleanup(install_terminate_handlers())
+    try:  # pytest-metadata may have configured before us, its hook then saw no session
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        return
+    if metadata_key in config.stash:
+        _describe_run(config.stash[metadata_key], session)
 
 
 def _default_reports(
@@ -215,6 +222,27 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
+    """pytest-metadata's table is the HTML report's Environment section."""
+    session = _session(config)
+    if session is not None:
+        _describe_run(metadata, session)
+
+
+def _describe_run(metadata: dict[str, Any], session: QlabSession) -> None:
+    for index, target in enumerate(session.targets, start=1):
+        label = "QLab volume" if len(session.targets) == 1 else f"QLab volume {index}"
+        metadata[label] = target_line(target) + (
+            " (SYSTEM DISK)" if target.is_system_default else ""
+        )
+    metadata["fio"] = f"{session.fio.version_text} ({session.fio.path})"
+    metadata["Required rating"] = session.options.require.label
+    metadata["Time scale"] = f"{session.options.time_scale:g}" + (
+        " (REHEARSAL)" if session.options.rehearsal else ""
+    )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     session = _session(metafunc.config)
     if session is None or "qlab_volume" not in metafunc.fixturenames:
@@ -260,15 +288,18 @@ def pytest_json_runtest_metadata(
     return {} if metadata is None else metadata.copy()
 
 
-class ReportHooks:
-    """pytest-html and pytest-json-report hooks, registered only for a qualification run.
-
-    An object rather than module functions because pytest-json-report's hook gets no config."""
+class SessionHooks:
+    """Hooks registered only for a qualification run: an object bound to the run's session,
+    because pytest-json-report's and the interrupt hook get no config."""
 
     def __init__(self, config: pytest.Config, session: QlabSession) -> None:
         self.config = config
         self.session = session
         self.html_report: Any = None
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if self.session.interrupted_by is None:
+            self.session.interrupted_by = interruption_name(excinfo.value)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
@@ -285,6 +316,14 @@ class ReportHooks:
         prefix.extend(verdict_banner(self.session))
         if self.html_report is not None:
             self.html_report.title = report_title(self.session)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Last resort: teardown normally removes the scratch directories, but not if it was skipped."""
+    session = _session(config)
+    if session is not None and not session.options.keep_files:
+        for scratch in session.scratch_spaces:
+            scratch.remove()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -305,6 +344,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.line(verdict_line(session, record), green=ready, red=not ready, bold=True)
         for reason in session.decision(record).reasons:
             terminalreporter.line(f"  {reason}")
+        layout = layout_line(record)
+        if layout:
+            terminalreporter.line(f"  {layout}")
     for path in config.stash.get(REPORT_PATHS_KEY, []):
         terminalreporter.line(f"report: {path.resolve()}")
 
@@ -343,7 +385,9 @@ def qlab_scratch(
     """<volume>/.pytest-qlab/<run-id>/, removed at teardown (also after Ctrl-C and SIGTERM)."""
     try:
         check_free_space(qlab_volume, qlab_setup_plan.scratch_bytes)
-        scratch = ScratchSpace(qlab_volume, new_run_id()).create()
+        scratch = ScratchSpace(qlab_volume, new_run_id())
+        qlab_session.scratch_spaces.append(scratch)
+        scratch.create()
     except VolumeError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pytest_qlab.fio.runner import FioBinary
 from pytest_qlab.options import QlabOptions
 from pytest_qlab.verdict import RatingDecision, Requirement, default_requirements, rate
-from pytest_qlab.volume import TargetVolume
+from pytest_qlab.volume import ScratchSpace, TargetVolume
 
 MetadataValue = float | int | str | bool | None
 
@@ -35,6 +35,8 @@ class QlabSession:
     requirements: tuple[Requirement, ...] = field(default_factory=default_requirements)
     volumes: dict[str, VolumeRecord] = field(default_factory=dict)
     interrupted_by: str | None = None
+    scratch_spaces: list[ScratchSpace] = field(default_factory=list)
+    """Every scratch directory this run created, for the last-resort cleanup at exit."""
 
     def __post_init__(self) -> None:
         for target in self.targets:
@@ -47,7 +49,10 @@ class QlabSession:
         return rate(record.read_mb_s, self.requirements)
 
     def ready(self, record: VolumeRecord) -> bool:
-        return self.decision(record).rating.meets(self.options.require) and not record.interrupted
+        """An interrupted run never qualifies a volume, whatever it measured before."""
+        if record.interrupted or self.interrupted_by is not None:
+            return False
+        return self.decision(record).rating.meets(self.options.require)
 
     @property
     def all_ready(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_qlab.session import QlabSession, VolumeRecord
+from pytest_qlab.units import bytes_to_mb, format_bytes
 from pytest_qlab.volume import TargetVolume
 
 
@@ -39,3 +40,15 @@ def verdict_line(session: QlabSession, record: VolumeRecord) -> str:
     if record.target.is_system_default:
         parts.append("SYSTEM DISK")
     return " - ".join(parts)
+
+
+def layout_line(record: VolumeRecord) -> str | None:
+    """Laying out test files is not part of the measurement, but a slow layout is worth knowing."""
+    size = record.measurements.get("layout_bytes")
+    duration = record.measurements.get("layout_duration_s")
+    if not isinstance(size, int) or not isinstance(duration, int | float) or duration <= 0:
+        return None
+    return (
+        f"layout: {format_bytes(size)} test file written in {duration:.1f} s "
+        f"({bytes_to_mb(size) / duration:.0f} MB/s)"
+    )
