@@ -58,36 +58,44 @@ class BandwidthResult:
 
 @dataclass(frozen=True)
 class LayoutResult:
-    path: Path
+    directory: Path
+    file_name: str
     size_bytes: int
     duration_s: float
     write_mb_s: float
 
+    @property
+    def path(self) -> Path:
+        return self.directory / self.file_name
 
-def lay_out(runner: FioRunner, path: Path, size_bytes: int) -> LayoutResult:
-    run = runner.run(layout_job(path, size_bytes), label="layout")
+
+def lay_out(runner: FioRunner, directory: Path, file_name: str, size_bytes: int) -> LayoutResult:
+    run = runner.run(layout_job(directory, file_name, size_bytes), label="layout")
     written = run.result.write_bytes
     if written < size_bytes:
         raise VolumeError(
-            f"laying out {path} wrote {written} of {size_bytes} bytes; "
+            f"laying out {directory / file_name} wrote {written} of {size_bytes} bytes; "
             "the volume may be full or failing"
         )
-    stats = run.result.job("layout").write
     return LayoutResult(
-        path=path, size_bytes=size_bytes, duration_s=run.wall_s, write_mb_s=stats.mb_s
+        directory=directory,
+        file_name=file_name,
+        size_bytes=size_bytes,
+        duration_s=run.wall_s,
+        write_mb_s=run.result.job("layout").write.mb_s,
     )
 
 
 def measure_sequential(
     runner: FioRunner,
-    path: Path,
+    directory: Path,
+    file_name: str,
     direction: Literal["read", "write"],
     size_bytes: int,
     duration_s: float,
 ) -> BandwidthResult:
-    run: FioRun = runner.run(
-        sequential_job(path, direction, size_bytes, duration_s), label=f"sequential-{direction}"
-    )
+    job_file = sequential_job(directory, file_name, direction, size_bytes, duration_s)
+    run: FioRun = runner.run(job_file, label=f"sequential-{direction}")
     stats = getattr(run.result.job(f"sequential-{direction}"), direction)
     return BandwidthResult(
         direction=direction,

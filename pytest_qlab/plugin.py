@@ -431,11 +431,15 @@ def qlab_read_file(
     qlab_volume: TargetVolume,
 ) -> LayoutResult:
     """The file sequential reads and stream replays read, laid out by a real write pass."""
-    path = qlab_scratch.file("sequential-read.bin")
     layout: LayoutResult = _measure(
         qlab_session,
         qlab_volume,
-        lambda: lay_out(qlab_runner, path, qlab_setup_plan.read_file_bytes),
+        lambda: lay_out(
+            qlab_runner,
+            qlab_scratch.run_dir,
+            "sequential-read.bin",
+            qlab_setup_plan.read_file_bytes,
+        ),
     )
     qlab_session.record(
         qlab_volume,
@@ -457,7 +461,8 @@ def qlab_sequential_read(
         qlab_volume,
         lambda: measure_sequential(
             qlab_runner,
-            qlab_read_file.path,
+            qlab_read_file.directory,
+            qlab_read_file.file_name,
             "read",
             qlab_read_file.size_bytes,
             qlab_setup_plan.read_duration_s,
@@ -475,13 +480,13 @@ def qlab_sequential_write(
     qlab_session: QlabSession,
     qlab_volume: TargetVolume,
 ) -> BandwidthResult:
-    path = qlab_scratch.file("sequential-write.bin")
     result: BandwidthResult = _measure(
         qlab_session,
         qlab_volume,
         lambda: measure_sequential(
             qlab_runner,
-            path,
+            qlab_scratch.run_dir,
+            "sequential-write.bin",
             "write",
             qlab_setup_plan.write_file_bytes,
             qlab_setup_plan.write_duration_s,

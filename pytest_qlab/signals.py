@@ -30,7 +30,8 @@ def install_terminate_handlers() -> Callable[[], None]:
 
     def restore() -> None:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            # None: the old handler was installed outside Python; the default is the closest.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
     return restore
 

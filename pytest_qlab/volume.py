@@ -153,24 +153,14 @@ class ScratchSpace:
         self.run_id = run_id
         self.run_dir = volume.scratch_root / run_id
         self.marker = self.run_dir / MARKER_NAME
+        self._created = False
 
     def create(self) -> ScratchSpace:
         try:
             self.volume.scratch_root.mkdir(exist_ok=True)
-            self.run_dir.mkdir()
-            self.marker.write_text(
-                json.dumps(
-                    {
-                        "tool": "pytest-qlab",
-                        "version": __version__,
-                        "run_id": self.run_id,
-                        "pid": os.getpid(),
-                        "host": socket.gethostname(),
-                        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    }
-                ),
-                encoding="utf-8",
-            )
+            self.run_dir.mkdir()  # fails on a clash: that directory is another run's
+            self._created = True
+            self.marker.write_text(json.dumps(self._marker_content()), encoding="utf-8")
         except OSError as exc:
             self.remove()
             raise VolumeError(
@@ -179,11 +169,23 @@ class ScratchSpace:
             ) from None
         return self
 
+    def _marker_content(self) -> dict[str, str | int]:
+        return {
+            "tool": "pytest-qlab",
+            "version": __version__,
+            "run_id": self.run_id,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
     def file(self, name: str) -> Path:
         return self.run_dir / name
 
     def remove(self) -> None:
-        """Delete our run directory (only if it carries our marker) and the root if now empty."""
+        """Delete the run directory this object created, and the root if now empty."""
+        if not self._created:
+            return
         if self.run_dir.is_dir() and (self.marker.is_file() or not any(self.run_dir.iterdir())):
             shutil.rmtree(self.run_dir, ignore_errors=True)
         with contextlib.suppress(OSError):  # other runs' directories, or already gone

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MIB
@@ -58,36 +59,44 @@ class SetupCheckPlan:
         return self.read_file_bytes + self.write_file_bytes
 
 
-def layout_job(path: Path, size_bytes: int) -> FioJobFile:
+def layout_job(directory: Path, file_name: str, size_bytes: int) -> FioJobFile:
     """A real sequential write of the whole file: never read fallocated or sparse holes."""
     return FioJobFile(
+        directory=directory,
         jobs=(
             FioJob(
                 name="layout",
-                filename=path,
+                filename=file_name,
                 rw="write",
                 block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
                 size_bytes=size_bytes,
                 iodepth=SEQUENTIAL_IODEPTH,
                 end_fsync=True,
             ),
-        )
+        ),
     )
 
 
-def sequential_job(path: Path, rw: str, size_bytes: int, duration_s: float) -> FioJobFile:
+def sequential_job(
+    directory: Path,
+    file_name: str,
+    rw: Literal["read", "write"],
+    size_bytes: int,
+    duration_s: float,
+) -> FioJobFile:
     """Large blocks at full queue depth for a fixed time, looping over the file."""
     return FioJobFile(
+        directory=directory,
         jobs=(
             FioJob(
                 name=f"sequential-{rw}",
-                filename=path,
-                rw="read" if rw == "read" else "write",
+                filename=file_name,
+                rw=rw,
                 block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
                 size_bytes=size_bytes,
                 iodepth=SEQUENTIAL_IODEPTH,
                 runtime_ms=round(duration_s * 1000),
                 end_fsync=rw == "write",
             ),
-        )
+        ),
     )

@@ -26,18 +26,21 @@ def platform_engine(platform: str = sys.platform) -> IoEngine:
     return "psync"
 
 
-def _escape_filename(path: Path) -> str:
-    # fio splits filename= on ':' (several files per job); a literal colon must be escaped.
-    return str(path).replace(":", "\\:")
+SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class FioJob(BaseModel):
-    """One fio job: one file, one direction, sequential."""
+    """One fio job: one file, one direction, sequential.
+
+    `filename` is relative to the job file's directory: fio reads '#' and ';' in a value as a
+    comment, ':' as a file separator and '${...}' as a variable, so a volume path such as
+    "/Volumes/Show #2" must never appear in a job file.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    filename: Path
+    name: str = Field(pattern=SAFE_NAME)
+    filename: str = Field(pattern=SAFE_NAME)
     rw: Literal["read", "write"]
     block_size_bytes: int = Field(gt=0)
     size_bytes: int = Field(gt=0)
@@ -47,13 +50,6 @@ class FioJob(BaseModel):
     """When set the job is time based: it loops over the file until the time is up."""
     rate_bytes_s: int | None = Field(default=None, gt=0)
     end_fsync: bool = False
-
-    @field_validator("filename")
-    @classmethod
-    def _one_line(cls, value: Path) -> Path:
-        if "\n" in str(value) or "\r" in str(value):
-            raise ValueError("a file name for fio cannot contain a line break")
-        return value
 
     @field_validator("block_size_bytes")
     @classmethod
@@ -65,7 +61,7 @@ class FioJob(BaseModel):
     def render(self) -> str:
         lines = [
             f"[{self.name}]",
-            f"filename={_escape_filename(self.filename)}",
+            f"filename={self.filename}",
             f"rw={self.rw}",
             f"bs={self.block_size_bytes}",
             f"size={self.size_bytes}",
@@ -82,10 +78,12 @@ class FioJob(BaseModel):
 
 
 class FioJobFile(BaseModel):
-    """A job file: global settings plus jobs that run concurrently."""
+    """A job file: global settings plus jobs that run concurrently, in `directory`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    directory: Path
+    """Where the jobs' files live; fio runs there, so it never sees the volume's path."""
     jobs: tuple[FioJob, ...] = Field(min_length=1)
     ioengine: IoEngine = Field(default_factory=platform_engine)
 

@@ -126,7 +126,8 @@ class FioRun:
 
 
 class FioRunner:
-    """Runs job files with one fio binary, keeping its control files in `work_dir`."""
+    """Runs job files with one fio binary, keeping its control files (job file, JSON output,
+    logs) in `work_dir`, off the volume under test."""
 
     def __init__(self, fio: FioBinary, work_dir: Path) -> None:
         self.fio = fio
@@ -163,7 +164,7 @@ class FioRunner:
                     stdout=console,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
-                    cwd=self.work_dir,
+                    cwd=job_file.directory,
                     start_new_session=True,
                 )
             except OSError as exc:

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from pytest_qlab.options import QlabOptions, non_empty_path, rating_level, time_scale
+from pytest_qlab.verdict import Rating
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", 1.0), ("0.01", 0.01), (" 0.5 ", 0.5)])
+def test_time_scale_accepts(text: str, value: float) -> None:
+    assert time_scale(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "1.5", "abc", "nan", "inf", ""])
+def test_time_scale_rejects_with_what_to_give(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError) as caught:
+        time_scale(text)
+
+    message = str(caught.value)
+    assert repr(text) in message
+    assert "give a number above 0 and at most 1" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("Acceptable", Rating.ACCEPTABLE),
+        ("excellent", Rating.EXCELLENT),
+        (" EXCELLENT ", Rating.EXCELLENT),
+    ],
+)
+def test_rating_level_accepts(text: str, level: Rating) -> None:
+    assert rating_level(text) is level
+
+
+@pytest.mark.parametrize("text", ["insufficient", "great", ""])
+def test_rating_level_rejects(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="use acceptable or excellent"):
+        rating_level(text)
+
+
+def test_non_empty_path() -> None:
+    assert non_empty_path("/Volumes/Show") == "/Volumes/Show"
+    with pytest.raises(argparse.ArgumentTypeError, match="empty path"):
+        non_empty_path("  ")
+
+
+@pytest.mark.parametrize(("scale", "rehearsal"), [(1.0, False), (0.5, True), (0.01, True)])
+def test_rehearsal_is_any_scale_below_one(scale: float, rehearsal: bool) -> None:
+    options = QlabOptions(
+        volumes=(),
+        fio=None,
+        time_scale=scale,
+        require=Rating.ACCEPTABLE,
+        report_dir=Path("reports"),
+        keep_files=False,
+    )
+
+    assert options.rehearsal is rehearsal
