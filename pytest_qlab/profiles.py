@@ -1,0 +1,308 @@
+"""Show profiles: the ProRes rate table, the streams a show plays, and the requirements they set.
+
+Rates come from Apple's ProRes white paper (target Mb/s per codec, raster and nominal frame
+rate). A frame's target size is rate / nominal fps and stays the same at the fractional rates
+(23.976, 29.97, 59.94), which play that frame size at the actual fps. Real files run 5-10 %
+under the targets, so the targets are a safe upper bound.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pytest_qlab.units import BYTES_PER_MB
+from pytest_qlab.verdict import Rating, Requirement
+
+Codec = Literal["proxy", "lt", "422", "hq", "4444", "4444xq"]
+CODEC_NAMES: dict[str, str] = {
+    "proxy": "ProRes 422 Proxy",
+    "lt": "ProRes 422 LT",
+    "422": "ProRes 422",
+    "hq": "ProRes 422 HQ",
+    "4444": "ProRes 4444",
+    "4444xq": "ProRes 4444 XQ",
+}
+RASTER_NAMES: dict[str, str] = {
+    "1280x720": "720p",
+    "1920x1080": "HD",
+    "2048x1080": "2K",
+    "3840x2160": "UHD",
+    "4096x2160": "4K DCI",
+    "5120x2700": "5K",
+    "8192x4320": "8K",
+}
+NOMINAL_FPS: dict[float, int] = {
+    23.976: 24,
+    24: 24,
+    25: 25,
+    29.97: 30,
+    30: 30,
+    50: 50,
+    59.94: 60,
+    60: 60,
+}
+FRAME_ALIGNMENT_BYTES = 4096
+"""Direct I/O reads whole 4 KiB blocks, so a replayed frame is its size rounded up to that."""
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used; the message names the file, the field and what is allowed."""
+
+
+def _fps_label(fps: float) -> str:
+    return f"{fps:g}"
+
+
+def nominal_fps(fps: float) -> int:
+    for actual, nominal in NOMINAL_FPS.items():
+        if math.isclose(fps, actual, abs_tol=0.0015):
+            return nominal
+    allowed = ", ".join(_fps_label(value) for value in NOMINAL_FPS)
+    raise ProfileError(f"fps {fps:g} is not a ProRes frame rate in the table; use one of {allowed}")
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Target Mb/s keyed by (codec, raster, nominal fps)."""
+
+    target_mbit_s: dict[tuple[str, str, int], float]
+
+    @property
+    def rasters(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(raster for _, raster, _ in self.target_mbit_s))
+
+    def lookup(self, codec: str, raster: str, fps: float) -> float:
+        nominal = nominal_fps(fps)
+        try:
+            return self.target_mbit_s[(codec, raster, nominal)]
+        except KeyError:
+            pass
+        if codec not in CODEC_NAMES:
+            raise ProfileError(f"codec {codec!r} is unknown; use one of {', '.join(CODEC_NAMES)}")
+        if raster not in self.rasters:
+            raise ProfileError(
+                f"raster {raster!r} is unknown; use one of {', '.join(self.rasters)}"
+            )
+        rates = sorted({fps for c, r, fps in self.target_mbit_s if (c, r) == (codec, raster)})
+        raise ProfileError(
+            f"{CODEC_NAMES[codec]} {raster} has no target rate at {fps:g} fps; "
+            f"the table has {', '.join(map(str, rates))} fps"
+        )
+
+    def frame_bytes(self, codec: str, raster: str, fps: float) -> float:
+        """Target bytes per frame: the rate at the nominal fps divided by that fps."""
+        return self.lookup(codec, raster, fps) * 1_000_000 / 8 / nominal_fps(fps)
+
+
+@cache
+def rate_table() -> RateTable:
+    text = resources.files("pytest_qlab").joinpath("data/prores_target_rates.csv").read_text()
+    rates = {
+        (row["codec"], f"{row['width']}x{row['height']}", int(row["fps"])): float(
+            row["target_mbit_s"]
+        )
+        for row in csv.DictReader(text.splitlines())
+    }
+    return RateTable(rates)
+
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class StreamSpec(BaseModel):
+    """One kind of stream the show plays: a ProRes flavour, or an explicit rate."""
+
+    model_config = _STRICT
+
+    name: str | None = Field(default=None, max_length=60)
+    codec: Codec | None = None
+    raster: str | None = Field(default=None, pattern=r"^\d{3,5}x\d{3,5}$")
+    mb_s: float | None = Field(default=None, gt=0, le=20_000)
+    fps: float = Field(gt=0, le=240)
+    count: int = Field(default=1, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _one_way_of_giving_the_rate(self) -> Self:
+        by_codec = self.codec is not None or self.raster is not None
+        if by_codec and self.mb_s is not None:
+            raise ValueError("give either codec + raster or mb_s, not both")
+        if not by_codec and self.mb_s is None:
+            raise ValueError(
+                "give either codec + raster (e.g. codec = 'hq', raster = '3840x2160') or mb_s"
+            )
+        if by_codec:
+            if self.codec is None or self.raster is None:
+                raise ValueError("codec and raster go together")
+            try:
+                rate_table().lookup(self.codec, self.raster, self.fps)
+            except ProfileError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.codec is not None and self.raster is not None:
+            raster = RASTER_NAMES.get(self.raster, self.raster)
+            text = f"{raster} {CODEC_NAMES[self.codec]} {_fps_label(self.fps)}"
+        else:
+            text = f"{self.mb_s:g} MB/s at {_fps_label(self.fps)} fps"
+        return f"{self.name} ({text})" if self.name else text
+
+    @property
+    def target_frame_bytes(self) -> float:
+        if self.codec is not None and self.raster is not None:
+            return rate_table().frame_bytes(self.codec, self.raster, self.fps)
+        assert self.mb_s is not None
+        return self.mb_s * BYTES_PER_MB / self.fps
+
+    @property
+    def frame_bytes(self) -> int:
+        """What one replayed frame reads: the target size rounded up to whole 4 KiB blocks."""
+        blocks = math.ceil(self.target_frame_bytes / FRAME_ALIGNMENT_BYTES)
+        return blocks * FRAME_ALIGNMENT_BYTES
+
+    @property
+    def rate_bytes_s(self) -> int:
+        """The replay rate: whole frames at the frame rate, a hair above the target."""
+        return math.ceil(self.frame_bytes * self.fps)
+
+    @property
+    def mb_s_each(self) -> float:
+        return self.target_frame_bytes * self.fps / BYTES_PER_MB
+
+    @property
+    def total_mb_s(self) -> float:
+        return self.mb_s_each * self.count
+
+    def derivation(self) -> str:
+        if self.codec is not None and self.raster is not None:
+            target = rate_table().lookup(self.codec, self.raster, self.fps)
+            nominal = nominal_fps(self.fps)
+            source = (
+                f"{target:g} Mb/s target at {nominal} fps = "
+                f"{self.target_frame_bytes / BYTES_PER_MB:.3f} MB/frame "
+                f"x {_fps_label(self.fps)} fps"
+            )
+        else:
+            source = f"{self.mb_s:g} MB/s given"
+        return f"{self.count} x {self.label}: {source} = {self.mb_s_each:.1f} MB/s each"
+
+
+class CrossfadeSpec(BaseModel):
+    """A crossfade overlaps two cue sets; by default the whole normal set plays twice."""
+
+    model_config = _STRICT
+
+    duration_s: float = Field(default=5.0, gt=0, le=600)
+    every_s: float = Field(default=180.0, gt=0, le=86_400)
+    streams: tuple[StreamSpec, ...] | None = None
+    peak_mb_s: float | None = Field(default=None, gt=0, le=100_000)
+    """An explicit crossfade requirement (e.g. a specified figure with a safety buffer)."""
+
+
+class ShowProfile(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, max_length=80)
+    streams: tuple[StreamSpec, ...] = Field(min_length=1, max_length=32)
+    crossfade: CrossfadeSpec = Field(default_factory=CrossfadeSpec)
+    headroom: float = Field(default=1.0, ge=1.0, le=10.0)
+    player_buffer_frames: int = Field(default=3, ge=0, le=120)
+
+    @property
+    def crossfade_streams(self) -> tuple[StreamSpec, ...]:
+        return self.crossfade.streams if self.crossfade.streams is not None else self.streams * 2
+
+    @property
+    def normal_mb_s(self) -> float:
+        return sum(stream.total_mb_s for stream in self.streams) * self.headroom
+
+    @property
+    def crossfade_mb_s(self) -> float:
+        if self.crossfade.peak_mb_s is not None:
+            return self.crossfade.peak_mb_s
+        return sum(stream.total_mb_s for stream in self.crossfade_streams) * self.headroom
+
+    def _sum_text(self, streams: tuple[StreamSpec, ...]) -> str:
+        parts = " + ".join(f"{stream.count} x {stream.mb_s_each:.1f}" for stream in streams)
+        headroom = f" x headroom {self.headroom:g}" if self.headroom != 1 else ""
+        return f"{parts} MB/s{headroom}"
+
+    def requirements(self) -> tuple[Requirement, Requirement]:
+        normal = Requirement(
+            key="normal_playback",
+            level=Rating.ACCEPTABLE,
+            required_mb_s=self.normal_mb_s,
+            derivation=(
+                f"normal playback of profile {self.name!r}: {self._sum_text(self.streams)} "
+                f"= {self.normal_mb_s:.1f} MB/s"
+            ),
+        )
+        if self.crossfade.peak_mb_s is not None:
+            how = f"specified crossfade peak incl. safety buffer = {self.crossfade_mb_s:.1f} MB/s"
+        else:
+            how = f"{self._sum_text(self.crossfade_streams)} = {self.crossfade_mb_s:.1f} MB/s"
+        crossfade = Requirement(
+            key="crossfade_peak",
+            level=Rating.EXCELLENT,
+            required_mb_s=self.crossfade_mb_s,
+            derivation=f"crossfade peak of profile {self.name!r}: {how}",
+        )
+        return normal, crossfade
+
+    def derivation_lines(self) -> list[str]:
+        lines = [stream.derivation() for stream in self.streams]
+        lines += [requirement.derivation for requirement in self.requirements()]
+        return lines
+
+
+DEFAULT_PROFILE = ShowProfile(
+    name="default",
+    streams=(
+        StreamSpec(name="4K", mb_s=440, fps=29.97, count=1),
+        StreamSpec(name="HD", mb_s=72, fps=29.97, count=3),
+    ),
+    crossfade=CrossfadeSpec(peak_mb_s=2100),
+)
+BUILTIN_PROFILES: dict[str, ShowProfile] = {"default": DEFAULT_PROFILE}
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "(top level)"
+
+
+def parse_profile(data: dict[str, object], source: str) -> ShowProfile:
+    try:
+        return ShowProfile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_field_path(error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        raise ProfileError(f"profile {source} is invalid: {problems}") from None
+
+
+def load_profile(reference: str) -> ShowProfile:
+    """A built-in profile by name, or a TOML file by path."""
+    if reference in BUILTIN_PROFILES:
+        return BUILTIN_PROFILES[reference]
+    path = Path(reference).expanduser()
+    if not path.is_file():
+        builtins = ", ".join(BUILTIN_PROFILES)
+        raise ProfileError(
+            f"profile {reference!r} is neither a file nor a built-in profile ({builtins})"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
+    return parse_profile(data, str(path))
