@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -59,31 +60,28 @@ class BandwidthResult:
 @dataclass(frozen=True)
 class LayoutResult:
     directory: Path
-    file_name: str
-    size_bytes: int
+    files: tuple[tuple[str, int], ...]
     duration_s: float
-    write_mb_s: float
 
     @property
-    def path(self) -> Path:
-        return self.directory / self.file_name
+    def size_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+    def size_of(self, file_name: str) -> int:
+        return dict(self.files)[file_name]
 
 
-def lay_out(runner: FioRunner, directory: Path, file_name: str, size_bytes: int) -> LayoutResult:
-    run = runner.run(layout_job(directory, file_name, size_bytes), label="layout")
-    written = run.result.write_bytes
-    if written < size_bytes:
-        raise VolumeError(
-            f"laying out {directory / file_name} wrote {written} of {size_bytes} bytes; "
-            "the volume may be full or failing"
-        )
-    return LayoutResult(
-        directory=directory,
-        file_name=file_name,
-        size_bytes=size_bytes,
-        duration_s=run.wall_s,
-        write_mb_s=run.result.job("layout").write.mb_s,
-    )
+def lay_out(runner: FioRunner, directory: Path, files: Sequence[tuple[str, int]]) -> LayoutResult:
+    """Write every file in full and check fio really wrote each byte."""
+    run = runner.run(layout_job(directory, files), label="layout")
+    for index, (file_name, size_bytes) in enumerate(files, start=1):
+        written = run.result.job(f"layout-{index:02d}").write.io_bytes
+        if written < size_bytes:
+            raise VolumeError(
+                f"laying out {directory / file_name} wrote {written} of {size_bytes} bytes; "
+                "the volume may be full or failing"
+            )
+    return LayoutResult(directory=directory, files=tuple(files), duration_s=run.wall_s)
 
 
 def measure_sequential(

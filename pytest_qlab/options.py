@@ -49,6 +49,8 @@ def non_empty_path(text: str) -> str:
 class QlabOptions:
     volumes: tuple[str, ...]
     """As typed by the user; empty means the system temp directory."""
+    profile: str
+    """A TOML file or a built-in profile name."""
     fio: str | None
     time_scale: float
     require: Rating

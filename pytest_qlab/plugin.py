@@ -7,14 +7,29 @@ so that `pytest tests/` and other projects are never affected by it.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_qlab.bandwidth import BandwidthResult, LayoutResult, lay_out, measure_sequential
-from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner, locate_fio
+from pytest_qlab.fio import FioError, locate_fio
+from pytest_qlab.fixtures import (
+    ITEM_METADATA_KEY,
+    SESSION_KEY,
+    SUITE_FLAG,
+    qlab_gate,
+    qlab_measure,
+    qlab_record,
+    qlab_requirement,
+    qlab_runner,
+    qlab_scratch,
+    qlab_session,
+    qlab_setup_check,
+    qlab_setup_plan,
+    qlab_volume,
+    session_of,
+)
 from pytest_qlab.options import (
     DEFAULT_REPORT_DIR,
     QlabOptions,
@@ -22,6 +37,7 @@ from pytest_qlab.options import (
     rating_level,
     time_scale,
 )
+from pytest_qlab.profiles import ProfileError, load_profile
 from pytest_qlab.report.html import report_title, verdict_banner
 from pytest_qlab.report.json import add_qlab_block
 from pytest_qlab.report.paths import default_report_paths
@@ -34,26 +50,36 @@ from pytest_qlab.report.text import (
 )
 from pytest_qlab.session import MetadataValue, QlabSession
 from pytest_qlab.signals import install_terminate_handlers, interruption_name
-from pytest_qlab.verdict import BandwidthCheck, Rating, Requirement
+from pytest_qlab.verdict import Rating
 from pytest_qlab.volume import (
-    ScratchSpace,
     TargetVolume,
     VolumeError,
     check_free_space,
-    new_run_id,
     resolve_target,
 )
 from pytest_qlab.workloads import SetupCheckPlan
 
-SUITE_FLAG = "QLAB_SUITES"
-SESSION_KEY = pytest.StashKey[QlabSession]()
 REPORT_PATHS_KEY = pytest.StashKey[list[Path]]()
-ITEM_METADATA_KEY = pytest.StashKey[dict[str, MetadataValue]]()
+
+# The fixtures are defined in pytest_qlab.fixtures; naming them here registers them.
+__all__ = [
+    "qlab_gate",
+    "qlab_measure",
+    "qlab_record",
+    "qlab_requirement",
+    "qlab_runner",
+    "qlab_scratch",
+    "qlab_session",
+    "qlab_setup_check",
+    "qlab_setup_plan",
+    "qlab_volume",
+]
 
 MARKERS = {
     "setup_check": "setup check (~30 s): preflight, sequential read/write, playback replay, rating",
     "show_pattern": "show pattern (2.5 h): the show's phases back to back",
     "sustained": "max sustained (2 h): flat-out reads with thermal watch",
+    "capacity": "maximum stream count: the most simultaneous streams without a dropped frame",
 }
 
 
@@ -84,6 +110,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--qlab-require", dest="qlab_require", type=rating_level, metavar="LEVEL", help=help_require
     )
+    help_profile = (
+        "show profile: a TOML file describing the show's streams, or a built-in name "
+        "(default: the specified 1 x 440 MB/s + 3 x 72 MB/s show)"
+    )
+    group.addoption("--qlab-profile", dest="qlab_profile", metavar="TOML|NAME", help=help_profile)
     help_dir = f"folder for the default HTML and JSON reports (default: {DEFAULT_REPORT_DIR})"
     group.addoption("--qlab-report-dir", dest="qlab_report_dir", metavar="DIR", help=help_dir)
     group.addoption(
@@ -95,6 +126,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("qlab_time_scale", help_scale)
     parser.addini("qlab_require", help_require)
     parser.addini("qlab_report_dir", help_dir)
+    parser.addini("qlab_profile", help_profile)
 
 
 def _from_ini(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any:
@@ -115,8 +147,10 @@ def read_options(config: pytest.Config) -> QlabOptions:
         scale = _from_ini(config, "qlab_time_scale", time_scale)
     require = config.getoption("qlab_require") or _from_ini(config, "qlab_require", rating_level)
     report_dir = config.getoption("qlab_report_dir") or config.getini("qlab_report_dir")
+    profile = config.getoption("qlab_profile") or config.getini("qlab_profile")
     return QlabOptions(
         volumes=tuple(config.getoption("qlab_volumes") or ()),
+        profile=str(profile or "default"),
         fio=config.getoption("qlab_fio"),
         time_scale=1.0 if scale is None else scale,
         require=require or Rating.ACCEPTABLE,
@@ -158,13 +192,17 @@ def pytest_configure(config: pytest.Config) -> None:
         fio = locate_fio(options.fio)
     except FioError as exc:
         raise pytest.UsageError(str(exc)) from None
-    plan = SetupCheckPlan.for_scale(options.time_scale)
+    try:
+        profile = load_profile(options.profile)
+    except ProfileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    plan = SetupCheckPlan.for_profile(profile, options.time_scale)
     for target in targets:
         try:
             check_free_space(target, plan.scratch_bytes)
         except VolumeError as exc:
             raise pytest.UsageError(str(exc)) from None
-    session = QlabSession(options=options, targets=targets, fio=fio)
+    session = QlabSession(options=options, targets=targets, fio=fio, profile=profile)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(SessionHooks(config, session), "qlab-session")
     config.stash[REPORT_PATHS_KEY] = _default_reports(config, options, targets)
@@ -201,12 +239,8 @@ def _default_reports(
     return written
 
 
-def _session(config: pytest.Config) -> QlabSession | None:
-    return config.stash.get(SESSION_KEY, None)
-
-
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    session = _session(config)
+    session = session_of(config)
     if session is None:
         return []
     lines = [
@@ -225,7 +259,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.hookimpl(optionalhook=True)
 def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
     """pytest-metadata's table is the HTML report's Environment section."""
-    session = _session(config)
+    session = session_of(config)
     if session is not None:
         _describe_run(metadata, session)
 
@@ -238,13 +272,14 @@ def _describe_run(metadata: dict[str, Any], session: QlabSession) -> None:
         )
     metadata["fio"] = f"{session.fio.version_text} ({session.fio.path})"
     metadata["Required rating"] = session.options.require.label
+    metadata["Show profile"] = session.profile.name
     metadata["Time scale"] = f"{session.options.time_scale:g}" + (
         " (REHEARSAL)" if session.options.rehearsal else ""
     )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    session = _session(metafunc.config)
+    session = session_of(metafunc.config)
     if session is None or "qlab_volume" not in metafunc.fixturenames:
         return
     names = [target.name for target in session.targets]
@@ -259,7 +294,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     try:
         return (yield)
     finally:
-        qlab = _session(session.config)
+        qlab = session_of(session.config)
         if qlab is not None and not session.config.option.collectonly and not qlab.all_ready:
             session.testsfailed = max(session.testsfailed, 1)
 
@@ -270,7 +305,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     metadata = item.stash.get(ITEM_METADATA_KEY, None)
-    if report.when == "call" and metadata and _session(item.config) is not None:
+    if report.when == "call" and metadata and session_of(item.config) is not None:
         from pytest_html import extras
 
         existing = getattr(report, "extras", [])
@@ -320,14 +355,14 @@ class SessionHooks:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Last resort: teardown normally removes the scratch directories, but not if it was skipped."""
-    session = _session(config)
+    session = session_of(config)
     if session is not None and not session.options.keep_files:
         for scratch in session.scratch_spaces:
             scratch.remove()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    session = _session(config)
+    session = session_of(config)
     if session is None:
         return
     terminalreporter.section("pytest-qlab verdict", bold=True)
@@ -344,188 +379,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.line(verdict_line(session, record), green=ready, red=not ready, bold=True)
         for reason in session.decision(record).reasons:
             terminalreporter.line(f"  {reason}")
+        if record.capacity_summary:
+            terminalreporter.line(f"  {record.capacity_summary}")
         layout = layout_line(record)
         if layout:
             terminalreporter.line(f"  {layout}")
     for path in config.stash.get(REPORT_PATHS_KEY, []):
         terminalreporter.line(f"report: {path.resolve()}")
-
-
-# ---------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def qlab_session(request: pytest.FixtureRequest) -> QlabSession:
-    """The run's state; exists only in a qualification run (a conftest sets QLAB_SUITES = True)."""
-    session = _session(request.config)
-    if session is None:
-        pytest.fail(
-            "pytest-qlab fixtures need a qualification run: "
-            f"set {SUITE_FLAG} = True in a conftest.py",
-            pytrace=False,
-        )
-    return session
-
-
-@pytest.fixture(scope="session")
-def qlab_volume(request: pytest.FixtureRequest, qlab_session: QlabSession) -> TargetVolume:
-    """The volume under test; parametrized over every --volume."""
-    return getattr(request, "param", qlab_session.targets[0])
-
-
-@pytest.fixture(scope="session")
-def qlab_setup_plan(qlab_session: QlabSession) -> SetupCheckPlan:
-    return SetupCheckPlan.for_scale(qlab_session.options.time_scale)
-
-
-@pytest.fixture(scope="session")
-def qlab_scratch(
-    qlab_volume: TargetVolume, qlab_session: QlabSession, qlab_setup_plan: SetupCheckPlan
-) -> Iterator[ScratchSpace]:
-    """<volume>/.pytest-qlab/<run-id>/, removed at teardown (also after Ctrl-C and SIGTERM)."""
-    try:
-        check_free_space(qlab_volume, qlab_setup_plan.scratch_bytes)
-        scratch = ScratchSpace(qlab_volume, new_run_id())
-        qlab_session.scratch_spaces.append(scratch)
-        scratch.create()
-    except VolumeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield scratch
-    finally:
-        if qlab_session.options.keep_files:
-            print(f"\nqlab: kept scratch files in {scratch.run_dir}")
-        else:
-            scratch.remove()
-
-
-@pytest.fixture(scope="session")
-def qlab_runner(qlab_scratch: ScratchSpace, qlab_session: QlabSession) -> Iterator[FioRunner]:
-    """fio runner whose job, output and log files stay off the volume under test."""
-    with tempfile.TemporaryDirectory(prefix="pytest-qlab-control-") as control_dir:
-        yield FioRunner(qlab_session.fio, Path(control_dir))
-
-
-def _measure(session: QlabSession, target: TargetVolume, action: Callable[[], Any]) -> Any:
-    try:
-        return action()
-    except FioInterruptedError as exc:
-        session.volumes[str(target.path)].interrupted = True
-        session.interrupted_by = exc.signal_name
-        raise
-    except KeyboardInterrupt as exc:
-        session.volumes[str(target.path)].interrupted = True
-        session.interrupted_by = interruption_name(exc)
-        raise
-    except (FioError, VolumeError) as exc:
-        session.volumes[str(target.path)].errors.append(str(exc))
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def qlab_read_file(
-    qlab_runner: FioRunner,
-    qlab_scratch: ScratchSpace,
-    qlab_setup_plan: SetupCheckPlan,
-    qlab_session: QlabSession,
-    qlab_volume: TargetVolume,
-) -> LayoutResult:
-    """The file sequential reads and stream replays read, laid out by a real write pass."""
-    layout: LayoutResult = _measure(
-        qlab_session,
-        qlab_volume,
-        lambda: lay_out(
-            qlab_runner,
-            qlab_scratch.run_dir,
-            "sequential-read.bin",
-            qlab_setup_plan.read_file_bytes,
-        ),
-    )
-    qlab_session.record(
-        qlab_volume,
-        {"layout_duration_s": round(layout.duration_s, 3), "layout_bytes": layout.size_bytes},
-    )
-    return layout
-
-
-@pytest.fixture(scope="session")
-def qlab_sequential_read(
-    qlab_runner: FioRunner,
-    qlab_read_file: LayoutResult,
-    qlab_setup_plan: SetupCheckPlan,
-    qlab_session: QlabSession,
-    qlab_volume: TargetVolume,
-) -> BandwidthResult:
-    result: BandwidthResult = _measure(
-        qlab_session,
-        qlab_volume,
-        lambda: measure_sequential(
-            qlab_runner,
-            qlab_read_file.directory,
-            qlab_read_file.file_name,
-            "read",
-            qlab_read_file.size_bytes,
-            qlab_setup_plan.read_duration_s,
-        ),
-    )
-    qlab_session.record(qlab_volume, {"read_mb_s": round(result.mb_s, 3)})
-    return result
-
-
-@pytest.fixture(scope="session")
-def qlab_sequential_write(
-    qlab_runner: FioRunner,
-    qlab_scratch: ScratchSpace,
-    qlab_setup_plan: SetupCheckPlan,
-    qlab_session: QlabSession,
-    qlab_volume: TargetVolume,
-) -> BandwidthResult:
-    result: BandwidthResult = _measure(
-        qlab_session,
-        qlab_volume,
-        lambda: measure_sequential(
-            qlab_runner,
-            qlab_scratch.run_dir,
-            "sequential-write.bin",
-            "write",
-            qlab_setup_plan.write_file_bytes,
-            qlab_setup_plan.write_duration_s,
-        ),
-    )
-    qlab_session.record(qlab_volume, {"write_mb_s": round(result.mb_s, 3)})
-    return result
-
-
-@pytest.fixture
-def qlab_record(
-    request: pytest.FixtureRequest,
-) -> Callable[[Mapping[str, MetadataValue]], None]:
-    """Attach measured values (unit-suffixed names) to this test's JSON metadata and HTML row."""
-    metadata: dict[str, MetadataValue] = request.node.stash.setdefault(ITEM_METADATA_KEY, {})
-    return metadata.update
-
-
-@pytest.fixture
-def qlab_requirement(qlab_session: QlabSession) -> Callable[[Rating], Requirement]:
-    def lookup(level: Rating) -> Requirement:
-        return next(item for item in qlab_session.requirements if item.level is level)
-
-    return lookup
-
-
-@pytest.fixture
-def qlab_assert_bandwidth(qlab_session: QlabSession) -> Callable[[BandwidthCheck], None]:
-    """Fail when a requirement at or below the required level is missed; a miss above it is
-    reported as an expected failure, so the exit code follows --qlab-require."""
-
-    def check(result: BandwidthCheck) -> None:
-        if result.met:
-            return
-        if result.requirement.level.rank > qlab_session.options.require.rank:
-            pytest.xfail(
-                f"{result.message()}; "
-                f"not required (--qlab-require {qlab_session.options.require.value})"
-            )
-        pytest.fail(result.message(), pytrace=False)
-
-    return check

@@ -158,6 +158,13 @@ class StreamSpec(BaseModel):
         return f"{self.name} ({text})" if self.name else text
 
     @property
+    def cell_key(self) -> tuple[str, str, int] | None:
+        """Its cell in the "Will it work?" matrix; None for a stream given as plain MB/s."""
+        if self.codec is None or self.raster is None:
+            return None
+        return (self.codec, self.raster, nominal_fps(self.fps))
+
+    @property
     def target_frame_bytes(self) -> float:
         if self.codec is not None and self.raster is not None:
             return rate_table().frame_bytes(self.codec, self.raster, self.fps)

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import JsonValue
+
 from pytest_qlab.fio.runner import FioBinary
+from pytest_qlab.matrix import CellKey
 from pytest_qlab.options import QlabOptions
-from pytest_qlab.verdict import RatingDecision, Requirement, default_requirements, rate
+from pytest_qlab.profiles import ShowProfile
+from pytest_qlab.verdict import (
+    REPLAY_NAMES,
+    Evidence,
+    RatingDecision,
+    Requirement,
+    rate,
+)
 from pytest_qlab.volume import ScratchSpace, TargetVolume
 
-MetadataValue = float | int | str | bool | None
+MetadataValue = JsonValue
 
 
 @dataclass
@@ -20,11 +30,28 @@ class VolumeRecord:
     """Flat unit-suffixed figures, e.g. read_mb_s, write_mb_s, layout_duration_s."""
     interrupted: bool = False
     errors: list[str] = field(default_factory=list)
+    verified_streams: dict[CellKey, int] = field(default_factory=dict)
+    """Matrix cells proven by a replay: (codec, raster, nominal fps) -> streams played cleanly."""
+    capacity_summary: str | None = None
 
-    @property
-    def read_mb_s(self) -> float | None:
-        value = self.measurements.get("read_mb_s")
+    def _number(self, key: str) -> float | None:
+        value = self.measurements.get(key)
         return float(value) if isinstance(value, int | float) else None
+
+    def evidence(self) -> Evidence:
+        dropped = {
+            key: None if value is None else int(value)
+            for key in REPLAY_NAMES
+            for value in [self._number(f"{key}_dropped_frames")]
+        }
+        max_streams = self._number("max_streams")
+        needed = self._number("max_streams_needed")
+        return Evidence(
+            read_mb_s=self._number("read_mb_s"),
+            dropped_frames=dropped,
+            max_streams=None if max_streams is None else int(max_streams),
+            max_streams_needed=None if needed is None else int(needed),
+        )
 
 
 @dataclass
@@ -32,7 +59,7 @@ class QlabSession:
     options: QlabOptions
     targets: tuple[TargetVolume, ...]
     fio: FioBinary
-    requirements: tuple[Requirement, ...] = field(default_factory=default_requirements)
+    profile: ShowProfile
     volumes: dict[str, VolumeRecord] = field(default_factory=dict)
     interrupted_by: str | None = None
     scratch_spaces: list[ScratchSpace] = field(default_factory=list)
@@ -42,11 +69,15 @@ class QlabSession:
         for target in self.targets:
             self.volumes[str(target.path)] = VolumeRecord(target)
 
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        return self.profile.requirements()
+
     def record(self, target: TargetVolume, values: dict[str, MetadataValue]) -> None:
         self.volumes[str(target.path)].measurements.update(values)
 
     def decision(self, record: VolumeRecord) -> RatingDecision:
-        return rate(record.read_mb_s, self.requirements)
+        return rate(record.evidence(), self.requirements)
 
     def ready(self, record: VolumeRecord) -> bool:
         """An interrupted run never qualifies a volume, whatever it measured before."""

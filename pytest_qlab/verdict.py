@@ -3,7 +3,8 @@ required value, where the requirement comes from, and the shortfall."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -22,6 +23,13 @@ class Rating(StrEnum):
     @property
     def label(self) -> str:
         return self.value.capitalize()
+
+
+REPLAY_NAMES = {
+    "normal_playback": "normal playback replay",
+    "crossfade_peak": "crossfade replay",
+}
+"""The stream replay that proves each requirement frame by frame."""
 
 
 @dataclass(frozen=True)
@@ -88,21 +96,61 @@ class BandwidthCheck:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What a volume showed; None means not measured (deselected, interrupted or failed)."""
+
+    read_mb_s: float | None = None
+    dropped_frames: Mapping[str, int | None] = field(default_factory=dict)
+    """Dropped frames in the replay behind each requirement, keyed by requirement key."""
+    max_streams: int | None = None
+    """Capacity search result for the heaviest stream; optional evidence."""
+    max_streams_needed: int | None = None
+    """How many of the heaviest stream the normal set plays at once."""
+
+
+@dataclass(frozen=True)
 class RatingDecision:
     rating: Rating
     reasons: tuple[str, ...]
 
 
-def rate(read_mb_s: float | None, requirements: tuple[Requirement, ...]) -> RatingDecision:
-    """Ratings are decided by reading, which is what playback does (design section 2)."""
-    if read_mb_s is None:
-        return RatingDecision(Rating.INSUFFICIENT, ("sequential read was not measured",))
-    rating = Rating.INSUFFICIENT
+def _judge(requirement: Requirement, evidence: Evidence) -> tuple[bool, list[str]]:
     reasons = []
-    for requirement in sorted(requirements, key=lambda item: item.level.rank):
-        check = BandwidthCheck("sequential read", requirement, read_mb_s)
+    if evidence.read_mb_s is None:
+        reasons.append(f"sequential read was not measured ({requirement.level.label} needs it)")
+        read_met = False
+    else:
+        check = BandwidthCheck("sequential read", requirement, evidence.read_mb_s)
         reasons.append(check.message())
-        if not check.met:
+        read_met = check.met
+    replay = REPLAY_NAMES[requirement.key]
+    dropped = evidence.dropped_frames.get(requirement.key)
+    if dropped is None:
+        reasons.append(f"{replay} was not measured ({requirement.level.label} needs it)")
+    elif dropped:
+        reasons.append(f"{replay} dropped {dropped} frames ({requirement.level.label} needs none)")
+    else:
+        reasons.append(f"{replay}: no dropped frame")
+    capacity_met = True
+    needed, found = evidence.max_streams_needed, evidence.max_streams
+    if requirement.key == "normal_playback" and needed is not None and found is not None:
+        capacity_met = found >= needed
+        if not capacity_met:
+            reasons.append(
+                f"plays only {found} of the heaviest stream without drops; the show plays {needed}"
+            )
+    return read_met and dropped == 0 and capacity_met, reasons
+
+
+def rate(evidence: Evidence, requirements: tuple[Requirement, ...]) -> RatingDecision:
+    """A level needs its read bandwidth and a drop-free replay of its streams (design, section 2);
+    ratings are decided by reading, which is what playback does."""
+    rating = Rating.INSUFFICIENT
+    reasons: list[str] = []
+    for requirement in sorted(requirements, key=lambda item: item.level.rank):
+        met, why = _judge(requirement, evidence)
+        reasons += why
+        if not met:
             break
         rating = requirement.level
     return RatingDecision(rating, tuple(reasons))

@@ -27,6 +27,8 @@ def platform_engine(platform: str = sys.platform) -> IoEngine:
 
 
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+UNSAFE_IN_VALUES = ("#", ";", ":", "$", "\n", "\r")
+"""Characters fio reads as comment, separator or variable inside a job-file value."""
 
 
 class FioJob(BaseModel):
@@ -50,6 +52,20 @@ class FioJob(BaseModel):
     """When set the job is time based: it loops over the file until the time is up."""
     rate_bytes_s: int | None = Field(default=None, gt=0)
     end_fsync: bool = False
+    stonewall: bool = False
+    """Start only after the jobs before it have finished."""
+    lat_log_prefix: str | None = None
+    """Absolute path prefix of the per-I/O latency log (<prefix>_lat.<n>.log)."""
+
+    @field_validator("lat_log_prefix")
+    @classmethod
+    def _plain_log_path(cls, value: str | None) -> str | None:
+        if value is not None and any(char in value for char in UNSAFE_IN_VALUES):
+            raise ValueError(
+                f"fio cannot log to {value!r}: its path contains one of "
+                "# ; : $ or a line break; set TMPDIR to a plain folder"
+            )
+        return value
 
     @field_validator("block_size_bytes")
     @classmethod
@@ -74,6 +90,16 @@ class FioJob(BaseModel):
             lines.append(f"rate={self.rate_bytes_s}")
         if self.end_fsync:
             lines.append("end_fsync=1")
+        if self.stonewall:
+            lines.append("stonewall")
+        if self.lat_log_prefix is not None:
+            # One line per I/O (log_avg_msec=0) with its file offset, to time every frame.
+            lines += [
+                f"write_lat_log={self.lat_log_prefix}",
+                "log_avg_msec=0",
+                "log_offset=1",
+                "lat_percentiles=1",
+            ]
         return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
+from pytest_qlab.matrix import MatrixCell
+from pytest_qlab.profiles import CODEC_NAMES, RASTER_NAMES
+from pytest_qlab.report.model import volume_matrix
 from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, target_line, verdict_line
 from pytest_qlab.session import QlabSession
 
@@ -34,9 +37,66 @@ def verdict_banner(session: QlabSession) -> list[str]:
             'padding:12px;margin:8px 0;">'
             f'<h2 style="margin:0;color:{_COLOURS[ready]}">'
             f"{escape(verdict_line(session, record))}</h2>"
-            f"<p>{escape(target_line(record.target))}</p><ul>{reasons}</ul></div>"
+            f"<p>{escape(target_line(record.target))}</p><ul>{reasons}</ul>"
+            + (
+                f"<p><b>{escape(record.capacity_summary)}</b></p>"
+                if record.capacity_summary
+                else ""
+            )
+            + "</div>"
         )
+    blocks.append(profile_block(session))
+    for record in session.volumes.values():
+        cells = volume_matrix(session.profile.headroom, record)
+        blocks.append(matrix_table(cells, f"Will it work? {record.target.name}"))
     return blocks
+
+
+def profile_block(session: QlabSession) -> str:
+    """How each required figure was derived, so production can check it against the show."""
+    profile = session.profile
+    lines = "".join(f"<li>{escape(line)}</li>" for line in profile.derivation_lines())
+    return (
+        f'<div class="qlab-profile"><h3>Show profile: {escape(profile.name)}</h3>'
+        f"<p>player buffer {profile.player_buffer_frames} frames, headroom "
+        f"{profile.headroom:g}, crossfade {profile.crossfade.duration_s:g} s every "
+        f"{profile.crossfade.every_s:g} s</p><ul>{lines}</ul></div>"
+    )
+
+
+def matrix_table(cells: list[MatrixCell], title: str) -> str:
+    """Rows: flavour and raster; columns: frame rate; a tick marks a replayed (verified) cell."""
+    if not cells:
+        return ""
+    rates = sorted({cell.fps for cell in cells})
+    rows: dict[tuple[str, str], dict[int, MatrixCell]] = {}
+    for cell in cells:
+        rows.setdefault((cell.codec, cell.raster), {})[cell.fps] = cell
+    header = "".join(f"<th>{fps} fps</th>" for fps in rates)
+    body = []
+    for (codec, raster), by_fps in rows.items():
+        tds = []
+        for fps in rates:
+            found = by_fps.get(fps)
+            if found is None:
+                tds.append("<td></td>")
+            elif found.verified_streams is not None:
+                tds.append(f"<td><b>{found.verified_streams} &#10003;</b></td>")
+            else:
+                tds.append(f"<td>{found.estimated_streams}</td>")
+        name = f"{RASTER_NAMES.get(raster, raster)} {CODEC_NAMES[codec]}"
+        body.append(f"<tr><th>{escape(name)}</th>{''.join(tds)}</tr>")
+    return (
+        f'<div class="qlab-matrix"><h3>{escape(title)}</h3>'
+        "<p>Streams the drive carries at once: estimated from the sustained read; "
+        "&#10003; = replayed frame by frame without a drop.</p>"
+        f'<table border="1" cellpadding="3"><tr><th>ProRes</th>{header}</tr>'
+        f"{''.join(body)}</table></div>"
+    )
+
+
+def _capacity_paragraph(summary: str | None) -> str:
+    return f"<p><b>{escape(summary)}</b></p>" if summary else ""
 
 
 def _notice(text: str, colour: str) -> str:

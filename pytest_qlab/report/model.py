@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from pytest_qlab.matrix import MatrixCell, will_it_work
+from pytest_qlab.profiles import ShowProfile
 from pytest_qlab.session import MetadataValue, QlabSession, VolumeRecord
 from pytest_qlab.verdict import Rating
 
@@ -15,6 +17,29 @@ class RequirementReport(BaseModel):
     level: Rating
     required_mb_s: float
     derivation: str
+
+
+class MatrixCellReport(BaseModel):
+    codec: str
+    raster: str
+    fps: int
+    mb_s_each: float
+    estimated_streams: int
+    verified_streams: int | None
+    """Streams replayed together without a dropped frame; None where not replayed."""
+
+
+class ProfileReport(BaseModel):
+    name: str
+    headroom: float
+    player_buffer_frames: int
+    normal_mb_s: float
+    crossfade_mb_s: float
+    crossfade_duration_s: float
+    crossfade_every_s: float
+    streams: list[str]
+    crossfade_streams: list[str]
+    derivation: list[str]
 
 
 class VolumeReport(BaseModel):
@@ -29,6 +54,10 @@ class VolumeReport(BaseModel):
     interrupted: bool
     rating_reasons: list[str]
     measurements: dict[str, MetadataValue]
+    max_streams: str | None
+    """e.g. "plays up to 6 x UHD ProRes 422 HQ 29.97"."""
+    matrix: list[MatrixCellReport]
+    """Empty when the sustained read was not measured."""
 
 
 class QlabReport(BaseModel):
@@ -39,6 +68,7 @@ class QlabReport(BaseModel):
     interrupted: bool
     interrupted_by: str | None
     fio_version: str
+    profile: ProfileReport
     requirements: list[RequirementReport]
     volumes: list[VolumeReport]
 
@@ -57,6 +87,33 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         interrupted=record.interrupted,
         rating_reasons=list(decision.reasons),
         measurements=dict(record.measurements),
+        max_streams=record.capacity_summary,
+        matrix=[
+            MatrixCellReport(**vars(cell))
+            for cell in volume_matrix(session.profile.headroom, record)
+        ],
+    )
+
+
+def volume_matrix(headroom: float, record: VolumeRecord) -> list[MatrixCell]:
+    read_mb_s = record.evidence().read_mb_s
+    if read_mb_s is None:
+        return []
+    return will_it_work(read_mb_s, headroom, record.verified_streams)
+
+
+def profile_report(profile: ShowProfile) -> ProfileReport:
+    return ProfileReport(
+        name=profile.name,
+        headroom=profile.headroom,
+        player_buffer_frames=profile.player_buffer_frames,
+        normal_mb_s=round(profile.normal_mb_s, 3),
+        crossfade_mb_s=round(profile.crossfade_mb_s, 3),
+        crossfade_duration_s=profile.crossfade.duration_s,
+        crossfade_every_s=profile.crossfade.every_s,
+        streams=[stream.derivation() for stream in profile.streams],
+        crossfade_streams=[stream.derivation() for stream in profile.crossfade_streams],
+        derivation=profile.derivation_lines(),
     )
 
 
@@ -68,6 +125,7 @@ def build_report(session: QlabSession) -> QlabReport:
         interrupted=session.interrupted_by is not None,
         interrupted_by=session.interrupted_by,
         fio_version=session.fio.version_text,
+        profile=profile_report(session.profile),
         requirements=[
             RequirementReport(
                 key=item.key,

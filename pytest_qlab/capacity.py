@@ -1,0 +1,66 @@
+"""Maximum stream count: how many simultaneous streams of one kind a drive plays without a
+single dropped frame (the SPEC VDA "streams" idea), found by doubling then bisection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pytest_qlab.profiles import StreamSpec
+
+
+@dataclass(frozen=True)
+class CapacityProbe:
+    streams: int
+    dropped_frames: int
+
+    @property
+    def passed(self) -> bool:
+        return self.dropped_frames == 0
+
+
+@dataclass(frozen=True)
+class CapacityResult:
+    spec: StreamSpec
+    max_streams: int
+    limit: int
+    """The most streams the search was allowed to try."""
+    probes: tuple[CapacityProbe, ...]
+
+    def summary(self) -> str:
+        stream = self.spec.label
+        if self.max_streams == 0:
+            return f"cannot play a single {stream} stream without dropped frames"
+        text = f"plays up to {self.max_streams} x {stream}"
+        if self.max_streams >= self.limit:
+            text += f" (the most tried: {self.limit})"
+        return text
+
+
+def search_max_streams(probe: Callable[[int], int], limit: int) -> tuple[int, list[CapacityProbe]]:
+    """`probe(n)` replays n streams and returns the dropped frames. Doubling finds the first
+    failing count, bisection the largest passing one below it."""
+    probes: list[CapacityProbe] = []
+
+    def passes(count: int) -> bool:
+        result = CapacityProbe(count, probe(count))
+        probes.append(result)
+        return result.passed
+
+    best, count = 0, 1
+    while True:
+        count = min(count, limit)
+        if not passes(count):
+            failed = count
+            break
+        best = count
+        if count == limit:
+            return best, probes
+        count *= 2
+    while failed - best > 1:
+        middle = (best + failed) // 2
+        if passes(middle):
+            best = middle
+        else:
+            failed = middle
+    return best, probes

@@ -1,0 +1,148 @@
+"""The plugin's fixtures: each assembles a piece of the core for one volume. Users may override
+any of them in their own conftest.py."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
+from pytest_qlab.session import MetadataValue, QlabSession
+from pytest_qlab.setup_check import SetupCheck
+from pytest_qlab.signals import interruption_name
+from pytest_qlab.verdict import Rating, Requirement
+from pytest_qlab.volume import ScratchSpace, TargetVolume, VolumeError, check_free_space, new_run_id
+from pytest_qlab.workloads import SetupCheckPlan
+
+SUITE_FLAG = "QLAB_SUITES"
+SESSION_KEY = pytest.StashKey[QlabSession]()
+ITEM_METADATA_KEY = pytest.StashKey[dict[str, MetadataValue]]()
+T = TypeVar("T")
+
+
+def session_of(config: pytest.Config) -> QlabSession | None:
+    return config.stash.get(SESSION_KEY, None)
+
+
+@pytest.fixture(scope="session")
+def qlab_session(request: pytest.FixtureRequest) -> QlabSession:
+    """The run's state; exists only in a qualification run (a conftest sets QLAB_SUITES = True)."""
+    session = session_of(request.config)
+    if session is None:
+        pytest.fail(
+            "pytest-qlab fixtures need a qualification run: "
+            f"set {SUITE_FLAG} = True in a conftest.py",
+            pytrace=False,
+        )
+    return session
+
+
+@pytest.fixture(scope="session")
+def qlab_volume(request: pytest.FixtureRequest, qlab_session: QlabSession) -> TargetVolume:
+    """The volume under test; parametrized over every --volume."""
+    target: TargetVolume = getattr(request, "param", qlab_session.targets[0])
+    return target
+
+
+@pytest.fixture(scope="session")
+def qlab_setup_plan(qlab_session: QlabSession) -> SetupCheckPlan:
+    return SetupCheckPlan.for_profile(qlab_session.profile, qlab_session.options.time_scale)
+
+
+@pytest.fixture(scope="session")
+def qlab_scratch(
+    qlab_volume: TargetVolume, qlab_session: QlabSession, qlab_setup_plan: SetupCheckPlan
+) -> Iterator[ScratchSpace]:
+    """<volume>/.pytest-qlab/<run-id>/, removed at teardown (also after Ctrl-C and SIGTERM)."""
+    try:
+        check_free_space(qlab_volume, qlab_setup_plan.scratch_bytes)
+        scratch = ScratchSpace(qlab_volume, new_run_id())
+        qlab_session.scratch_spaces.append(scratch)
+        scratch.create()
+    except VolumeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield scratch
+    finally:
+        if qlab_session.options.keep_files:
+            print(f"\nqlab: kept scratch files in {scratch.run_dir}")
+        else:
+            scratch.remove()
+
+
+@pytest.fixture(scope="session")
+def qlab_runner(qlab_scratch: ScratchSpace, qlab_session: QlabSession) -> Iterator[FioRunner]:
+    """fio runner whose job, output and log files stay off the volume under test."""
+    with tempfile.TemporaryDirectory(prefix="pytest-qlab-control-") as control_dir:
+        yield FioRunner(qlab_session.fio, Path(control_dir))
+
+
+@pytest.fixture(scope="session")
+def qlab_setup_check(
+    qlab_runner: FioRunner,
+    qlab_scratch: ScratchSpace,
+    qlab_setup_plan: SetupCheckPlan,
+    qlab_session: QlabSession,
+    qlab_volume: TargetVolume,
+) -> SetupCheck:
+    """The setup check's measurements on this volume, each taken once."""
+    record = qlab_session.volumes[str(qlab_volume.path)]
+    return SetupCheck(qlab_runner, qlab_scratch, qlab_setup_plan, qlab_session.profile, record)
+
+
+@pytest.fixture
+def qlab_measure(
+    qlab_session: QlabSession, qlab_volume: TargetVolume
+) -> Callable[[Callable[[], T]], T]:
+    """Run a measurement: an interruption marks the volume INTERRUPTED and stops the run; a fio
+    or volume failure fails this test with fio's one clear message, not a traceback."""
+    record = qlab_session.volumes[str(qlab_volume.path)]
+
+    def measure(action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except KeyboardInterrupt as exc:
+            record.interrupted = True
+            name = exc.signal_name if isinstance(exc, FioInterruptedError) else None
+            qlab_session.interrupted_by = name or interruption_name(exc)
+            raise
+        except (FioError, VolumeError) as exc:
+            record.errors.append(str(exc))
+            pytest.fail(str(exc), pytrace=False)
+
+    return measure
+
+
+@pytest.fixture
+def qlab_record(request: pytest.FixtureRequest) -> Callable[[Mapping[str, MetadataValue]], None]:
+    """Attach measured values (unit-suffixed names) to this test's JSON metadata and HTML row."""
+    metadata: dict[str, MetadataValue] = request.node.stash.setdefault(ITEM_METADATA_KEY, {})
+    return metadata.update
+
+
+@pytest.fixture
+def qlab_requirement(qlab_session: QlabSession) -> Callable[[Rating], Requirement]:
+    def lookup(level: Rating) -> Requirement:
+        return next(item for item in qlab_session.requirements if item.level is level)
+
+    return lookup
+
+
+@pytest.fixture
+def qlab_gate(qlab_session: QlabSession) -> Callable[[Rating, bool, str], None]:
+    """Fail when a check at or below the required level is missed; a miss above it is an
+    expected failure (XFAIL), so the exit code follows --qlab-require."""
+    required = qlab_session.options.require
+
+    def gate(level: Rating, met: bool, message: str) -> None:
+        if met:
+            return
+        if level.rank > required.rank:
+            pytest.xfail(f"{message}; not required (--qlab-require {required.value})")
+        pytest.fail(message, pytrace=False)
+
+    return gate

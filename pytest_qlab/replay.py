@@ -1,0 +1,188 @@
+"""Frame-accurate stream replay: play a show's streams from the drive at their real frame size
+and rate, one fio job per stream, and time every frame against its deadline."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from pytest_qlab.fio.errors import FioError
+from pytest_qlab.fio.jobs import FioJob, FioJobFile
+from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.frames import FrameStats, analyse, read_completions
+from pytest_qlab.profiles import StreamSpec
+
+REPLAY_IODEPTH = 2
+"""A player's read-ahead: the next frame is requested while this one is in flight. Small also
+because macOS allows only 16 AIO requests per process and 90 system-wide."""
+
+
+@dataclass(frozen=True)
+class ReplayStream:
+    """One playing stream: its spec and the pre-written file it reads."""
+
+    label: str
+    spec: StreamSpec
+    file_name: str
+    file_bytes: int
+
+    @property
+    def replay_bytes(self) -> int:
+        """The part of the file the replay loops over: whole frames only."""
+        return self.file_bytes - self.file_bytes % self.spec.frame_bytes
+
+
+def expand(
+    specs: Sequence[StreamSpec], file_names: Sequence[str], file_bytes: int
+) -> list[ReplayStream]:
+    """One ReplayStream per playing instance (a spec with count 3 plays three streams)."""
+    instances = [spec for spec in specs for _ in range(spec.count)]
+    if len(instances) > len(file_names):
+        raise ValueError(f"{len(instances)} streams need as many files, got {len(file_names)}")
+    totals = {spec.label: sum(other.label == spec.label for other in instances) for spec in specs}
+    seen: dict[str, int] = {}
+    streams = []
+    for spec, file_name in zip(instances, file_names, strict=False):
+        seen[spec.label] = seen.get(spec.label, 0) + 1
+        label = f"{spec.label} #{seen[spec.label]}" if totals[spec.label] > 1 else spec.label
+        streams.append(ReplayStream(label, spec, file_name, file_bytes))
+    return streams
+
+
+def stream_count(specs: Sequence[StreamSpec]) -> int:
+    return sum(spec.count for spec in specs)
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    stream: ReplayStream
+    frames: FrameStats
+
+    @property
+    def dropped(self) -> int:
+        return self.frames.dropped_frames
+
+    def summary(self) -> str:
+        frames = self.frames
+        text = f"{self.stream.label}: {frames.dropped_frames} of {frames.due_frames} frames dropped"
+        if frames.late_frames:
+            text += (
+                f", worst {frames.worst_lateness_ms:.1f} ms late"
+                f" (first at {frames.first_late_time_ms} ms)"
+            )
+        if frames.missing_frames:
+            text += f", {frames.missing_frames} never arrived"
+        return (
+            f"{text}; frame latency p99 {frames.latency_percentile_ms(99):.1f} ms, "
+            f"p99.9 {frames.latency_percentile_ms(99.9):.1f} ms, "
+            f"max {frames.max_latency_ms:.1f} ms "
+            f"against a {frames.frame_interval_ms:.1f} ms frame interval "
+            f"(buffer {frames.buffer_frames} frames)"
+        )
+
+    def metadata(self) -> dict[str, JsonValue]:
+        frames = self.frames
+        return {
+            "stream": self.stream.label,
+            "fps": frames.fps,
+            "frame_bytes": self.stream.spec.frame_bytes,
+            "requested_mb_s": round(self.stream.spec.rate_bytes_s / 1_000_000, 3),
+            "achieved_mb_s": round(frames.achieved_mb_s(), 3),
+            "frames_read": frames.frames_read,
+            "due_frames": frames.due_frames,
+            "dropped_frames": frames.dropped_frames,
+            "late_frames": frames.late_frames,
+            "missing_frames": frames.missing_frames,
+            "worst_lateness_ms": round(frames.worst_lateness_ms, 3),
+            "first_late_time_ms": frames.first_late_time_ms,
+            "frame_interval_ms": round(frames.frame_interval_ms, 3),
+            "latency_p99_ms": round(frames.latency_percentile_ms(99), 3),
+            "latency_p999_ms": round(frames.latency_percentile_ms(99.9), 3),
+            "latency_max_ms": round(frames.max_latency_ms, 3),
+        }
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    streams: tuple[StreamResult, ...]
+    duration_s: float
+
+    @property
+    def dropped(self) -> int:
+        return sum(result.dropped for result in self.streams)
+
+    @property
+    def requested_mb_s(self) -> float:
+        return sum(result.stream.spec.rate_bytes_s for result in self.streams) / 1_000_000
+
+    @property
+    def achieved_mb_s(self) -> float:
+        return sum(result.frames.achieved_mb_s() for result in self.streams)
+
+    @property
+    def frames_read(self) -> int:
+        return sum(result.frames.frames_read for result in self.streams)
+
+    def failures(self) -> list[str]:
+        return [result.summary() for result in self.streams if result.dropped]
+
+
+def replay_job_file(
+    directory: Path, streams: Sequence[ReplayStream], duration_s: float, log_dir: Path
+) -> FioJobFile:
+    return FioJobFile(
+        directory=directory,
+        jobs=tuple(
+            FioJob(
+                name=f"stream-{index:02d}",
+                filename=stream.file_name,
+                rw="read",
+                block_size_bytes=stream.spec.frame_bytes,
+                size_bytes=stream.replay_bytes,
+                iodepth=REPLAY_IODEPTH,
+                runtime_ms=round(duration_s * 1000),
+                rate_bytes_s=stream.spec.rate_bytes_s,
+                lat_log_prefix=str(log_dir / f"stream-{index:02d}"),
+            )
+            for index, stream in enumerate(streams, start=1)
+        ),
+    )
+
+
+def replay(
+    runner: FioRunner,
+    directory: Path,
+    streams: Sequence[ReplayStream],
+    *,
+    duration_s: float,
+    buffer_frames: int,
+    label: str,
+) -> ReplayResult:
+    """Play every stream at once for `duration_s` and judge each frame against its deadline."""
+    log_dir = runner.work_dir / f"{label}-logs"
+    shutil.rmtree(log_dir, ignore_errors=True)
+    log_dir.mkdir(parents=True)
+    try:
+        run = runner.run(replay_job_file(directory, streams, duration_s, log_dir), label=label)
+        results = []
+        for index, stream in enumerate(streams, start=1):
+            name = f"stream-{index:02d}"
+            logs = sorted(log_dir.glob(f"{name}_lat.*.log"))
+            if not logs:
+                raise FioError(f"fio wrote no per-I/O log for {stream.label}")
+            frames = analyse(
+                read_completions(logs[0]),
+                fps=stream.spec.fps,
+                buffer_frames=buffer_frames,
+                frame_bytes=stream.spec.frame_bytes,
+                file_bytes=stream.replay_bytes,
+                run_ms=run.result.job(name).read.runtime_ms,
+            )
+            results.append(StreamResult(stream, frames))
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    return ReplayResult(tuple(results), duration_s)

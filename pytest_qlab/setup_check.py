@@ -1,0 +1,189 @@
+"""The setup check's measurements on one volume, each taken once and recorded, usable without
+pytest: lay out files, sequential write and read, normal and crossfade replays, capacity."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+from pytest_qlab.bandwidth import BandwidthResult, LayoutResult, lay_out, measure_sequential
+from pytest_qlab.capacity import CapacityResult, search_max_streams
+from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.profiles import ShowProfile, StreamSpec
+from pytest_qlab.replay import ReplayResult, ReplayStream, expand, replay, stream_count
+from pytest_qlab.session import VolumeRecord
+from pytest_qlab.volume import ScratchSpace
+from pytest_qlab.workloads import CAPACITY_MAX_STREAMS, SetupCheckPlan, stream_file_name
+
+T = TypeVar("T")
+READ_FILE = "sequential-read.bin"
+WRITE_FILE = "sequential-write.bin"
+
+
+class SetupCheck:
+    """Measurements are cached, failures too, so several test items can share one measurement
+    without repeating a slow or failing fio run."""
+
+    def __init__(
+        self,
+        runner: FioRunner,
+        scratch: ScratchSpace,
+        plan: SetupCheckPlan,
+        profile: ShowProfile,
+        record: VolumeRecord,
+    ) -> None:
+        self.runner = runner
+        self.scratch = scratch
+        self.plan = plan
+        self.profile = profile
+        self.record = record
+        self._results: dict[str, object] = {}
+        self._stream_files = 0
+
+    def _once(self, key: str, measure: Callable[[], T]) -> T:
+        if key not in self._results:
+            try:
+                self._results[key] = measure()
+            except Exception as exc:
+                self._results[key] = exc
+                raise
+        result = self._results[key]
+        if isinstance(result, Exception):
+            raise result
+        return result  # type: ignore[return-value]
+
+    def layout(self) -> LayoutResult:
+        def measure() -> LayoutResult:
+            result = lay_out(self.runner, self.scratch.run_dir, self.plan.layout_files)
+            self._stream_files = self.plan.stream_files
+            self.record.measurements.update(
+                layout_duration_s=round(result.duration_s, 3), layout_bytes=result.size_bytes
+            )
+            return result
+
+        return self._once("layout", measure)
+
+    def ensure_stream_files(self, count: int) -> None:
+        """Capacity probes may need more stream files than the profile's sets."""
+        self.layout()
+        if count <= self._stream_files:
+            return
+        extra = tuple(
+            (stream_file_name(index), self.plan.stream_file_bytes)
+            for index in range(self._stream_files + 1, count + 1)
+        )
+        result = lay_out(self.runner, self.scratch.run_dir, extra)
+        self._stream_files = count
+        previous = self.record.measurements.get("layout_duration_s")
+        if isinstance(previous, int | float):
+            self.record.measurements["layout_duration_s"] = round(previous + result.duration_s, 3)
+
+    def sequential_read(self) -> BandwidthResult:
+        def measure() -> BandwidthResult:
+            layout = self.layout()
+            result = measure_sequential(
+                self.runner,
+                self.scratch.run_dir,
+                READ_FILE,
+                "read",
+                layout.size_of(READ_FILE),
+                self.plan.read_duration_s,
+            )
+            self.record.measurements["read_mb_s"] = round(result.mb_s, 3)
+            return result
+
+        return self._once("read", measure)
+
+    def sequential_write(self) -> BandwidthResult:
+        def measure() -> BandwidthResult:
+            result = measure_sequential(
+                self.runner,
+                self.scratch.run_dir,
+                WRITE_FILE,
+                "write",
+                self.plan.write_file_bytes,
+                self.plan.write_duration_s,
+            )
+            self.record.measurements["write_mb_s"] = round(result.mb_s, 3)
+            return result
+
+        return self._once("write", measure)
+
+    def _streams(self, specs: tuple[StreamSpec, ...]) -> list[ReplayStream]:
+        count = stream_count(specs)
+        self.ensure_stream_files(count)
+        names = [stream_file_name(index) for index in range(1, count + 1)]
+        return expand(specs, names, self.plan.stream_file_bytes)
+
+    def _replay(self, key: str, specs: tuple[StreamSpec, ...], duration_s: float) -> ReplayResult:
+        def measure() -> ReplayResult:
+            result = replay(
+                self.runner,
+                self.scratch.run_dir,
+                self._streams(specs),
+                duration_s=duration_s,
+                buffer_frames=self.profile.player_buffer_frames,
+                label=key,
+            )
+            self.record.measurements[f"{key}_dropped_frames"] = result.dropped
+            self.record.measurements[f"{key}_achieved_mb_s"] = round(result.achieved_mb_s, 3)
+            if result.dropped == 0:
+                for spec in specs:
+                    self._verified(spec, spec.count)
+            return result
+
+        return self._once(key, measure)
+
+    def normal_replay(self) -> ReplayResult:
+        return self._replay("normal_playback", self.profile.streams, self.plan.normal_duration_s)
+
+    def crossfade_replay(self) -> ReplayResult:
+        return self._replay(
+            "crossfade_peak", self.profile.crossfade_streams, self.plan.crossfade_duration_s
+        )
+
+    def capacity_limit(self, spec: StreamSpec) -> int:
+        """Twice what the sustained read suggests, so the search can find the real ceiling
+        without laying out files it cannot use."""
+        estimate = math.ceil(2 * self.sequential_read().mb_s / spec.mb_s_each) + 1
+        return max(2, min(CAPACITY_MAX_STREAMS, estimate))
+
+    def _verified(self, spec: StreamSpec, streams: int) -> None:
+        """Remember a ProRes stream kind that played `streams` at once without a drop."""
+        key = spec.cell_key
+        if key is not None and streams > 0:
+            known = self.record.verified_streams.get(key, 0)
+            self.record.verified_streams[key] = max(known, streams)
+
+    def heaviest_stream(self) -> StreamSpec:
+        """The capacity search probes the profile's most demanding stream kind."""
+        return max(self.profile.streams, key=lambda stream: stream.mb_s_each)
+
+    def capacity(self) -> CapacityResult:
+        spec = self.heaviest_stream()
+        single = spec.model_copy(update={"count": 1})
+
+        def probe(count: int) -> int:
+            streams = self._streams((single.model_copy(update={"count": count}),))
+            result = replay(
+                self.runner,
+                self.scratch.run_dir,
+                streams,
+                duration_s=self.plan.capacity_probe_s,
+                buffer_frames=self.profile.player_buffer_frames,
+                label=f"capacity-{count:02d}",
+            )
+            return result.dropped
+
+        def measure() -> CapacityResult:
+            limit = self.capacity_limit(spec)
+            best, probes = search_max_streams(probe, limit)
+            result = CapacityResult(single, best, limit, tuple(probes))
+            self.record.measurements["max_streams"] = best
+            self.record.measurements["max_streams_needed"] = spec.count
+            self.record.capacity_summary = result.summary()
+            self._verified(spec, best)
+            return result
+
+        return self._once("capacity", measure)
