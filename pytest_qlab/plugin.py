@@ -56,6 +56,7 @@ from pytest_qlab.volume import (
     VolumeError,
     check_free_space,
     resolve_target,
+    unique_names,
 )
 from pytest_qlab.workloads import SetupCheckPlan
 
@@ -177,16 +178,16 @@ def _resolve_targets(options: QlabOptions) -> tuple[TargetVolume, ...]:
         if target.path in seen:
             raise pytest.UsageError(f"volume {target.path} was given twice; give each volume once")
         seen.add(target.path)
-    return targets
+    return unique_names(targets)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    options = read_options(config)
     if not is_qualification_run(config):
         return
+    options = read_options(config)
     targets = _resolve_targets(options)
     try:
         fio = locate_fio(options.fio)
@@ -225,9 +226,9 @@ def _default_reports(
         config.option.htmlpath = str(html_path)
         config.option.self_contained_html = True
     written.append(Path(config.option.htmlpath))
-    user_json = config.getoption("json_report", False) or config.getoption(
-        "json_report_file", ".report.json"
-    ) not in (".report.json", None)
+    user_json = config.getoption("json_report", False) or any(
+        arg.startswith("--json-report-file") for arg in config.invocation_params.args
+    )
     config.option.json_report = True
     if not user_json:
         config.option.json_report_file = str(json_path)
@@ -248,9 +249,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"time scale {session.options.time_scale:g}"
     ]
     for target in session.targets:
-        lines.append(f"qlab volume: {target_line(target)}")
+        lines.append(f"qlab volume {target.name}: {target_line(target)}")
         if target.is_system_default:
             lines += ["!" * 78, f"!!! {system_disk_warning(target)}", "!" * 78]
+        elif target.on_system_disk:
+            lines.append(f"!!! {target.path} is on the system disk, not on a separate show drive")
     if session.options.rehearsal:
         lines.append(f"!!! {rehearsal_notice(session.options.time_scale)}")
     return lines
@@ -282,8 +285,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     session = session_of(metafunc.config)
     if session is None or "qlab_volume" not in metafunc.fixturenames:
         return
-    names = [target.name for target in session.targets]
-    ids = [name if names.count(name) == 1 else f"{name}{index}" for index, name in enumerate(names)]
+    ids = [target.name for target in session.targets]
     metafunc.parametrize("qlab_volume", session.targets, indirect=True, scope="session", ids=ids)
 
 
@@ -368,6 +370,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("pytest-qlab verdict", bold=True)
     if session.options.rehearsal:
         terminalreporter.line(rehearsal_notice(session.options.time_scale), yellow=True, bold=True)
+    if config.option.collectonly:
+        terminalreporter.line("collect only: nothing was measured, no verdict")
+    else:
+        _write_verdicts(terminalreporter, session)
+    for path in config.stash.get(REPORT_PATHS_KEY, []):
+        terminalreporter.line(f"report: {path.resolve()}")
+
+
+def _write_verdicts(terminalreporter: Any, session: QlabSession) -> None:
     if session.interrupted_by:
         terminalreporter.line(
             f"INTERRUPTED by {session.interrupted_by}: results are partial.", red=True, bold=True
@@ -384,5 +395,3 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         layout = layout_line(record)
         if layout:
             terminalreporter.line(f"  {layout}")
-    for path in config.stash.get(REPORT_PATHS_KEY, []):
-        terminalreporter.line(f"report: {path.resolve()}")

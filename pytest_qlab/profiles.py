@@ -295,7 +295,7 @@ def parse_profile(data: dict[str, object], source: str) -> ShowProfile:
             f"{_field_path(error['loc'])}: {error['msg']}"
             for error in exc.errors(include_url=False)
         )
-        raise ProfileError(f"profile {source} is invalid: {problems}") from None
+        raise ProfileError(f"profile {source} is invalid: {problems}; fix the file") from None
 
 
 def load_profile(reference: str) -> ShowProfile:
@@ -311,5 +311,5 @@ def load_profile(reference: str) -> ShowProfile:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
+        raise ProfileError(f"profile {path} is not valid TOML ({exc}); fix the file") from None
     return parse_profile(data, str(path))

@@ -14,7 +14,8 @@ import shutil
 import socket
 import stat
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pytest_qlab import __version__
@@ -38,17 +39,47 @@ class TargetVolume:
     """What the user typed (or the temp directory), shown next to the resolved path."""
     mount_point: Path
     is_system_default: bool
+    name: str = ""
+    """Short label for headers, test ids and report names; unique within a run."""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", default_name(self))
 
     @property
-    def name(self) -> str:
-        """Short label for file names and headers: the mount point's folder name."""
-        if self.is_system_default:
-            return "system-temp"
-        return self.mount_point.name or "system"
+    def on_system_disk(self) -> bool:
+        """The same filesystem as the system's root: not a separate show drive."""
+        try:
+            return os.stat(self.path).st_dev == os.stat("/").st_dev
+        except OSError:
+            return False
 
     @property
     def scratch_root(self) -> Path:
         return self.path / SCRATCH_ROOT_NAME
+
+
+def default_name(target: TargetVolume) -> str:
+    """The drive's name (its mount point's folder), plus the folder's when it is not the root
+    of the drive: "Show", "Show-media", "system-temp"."""
+    if target.is_system_default:
+        return "system-temp"
+    drive = target.mount_point.name or "system"
+    if target.path == target.mount_point:
+        return drive
+    return f"{drive}-{target.path.name}"
+
+
+def unique_names(targets: Sequence[TargetVolume]) -> tuple[TargetVolume, ...]:
+    """Two folders on one drive would share a name; number the repeats."""
+    seen: dict[str, int] = {}
+    named = []
+    for target in targets:
+        seen[target.name] = seen.get(target.name, 0) + 1
+        if seen[target.name] > 1:
+            target = replace(target, name=f"{target.name}-{seen[target.name]}")
+        named.append(target)
+    return tuple(named)
 
 
 def mount_point_of(path: Path) -> Path:

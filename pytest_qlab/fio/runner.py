@@ -107,7 +107,10 @@ def locate_fio(
     source, raw_path = candidates[0]
     path = Path(raw_path).expanduser()
     if not path.is_file():
-        raise FioNotFoundError(f"fio from {source} does not exist: {path}; {install_hint()}")
+        remedy = (
+            f"fix or unset ${FIO_ENV_VAR}" if source.startswith("$") else "check the path given"
+        )
+        raise FioNotFoundError(f"fio from {source} does not exist: {path}; {remedy}")
     return probe_binary(path.resolve(), source)
 
 

@@ -19,4 +19,10 @@ def default_report_paths(
 ) -> tuple[Path, Path]:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     stem = f"{stamp}-{'+'.join(_safe(target.name) for target in targets)}"
-    return report_dir / f"{stem}.html", report_dir / f"{stem}.json"
+    candidate, number = stem, 1
+    while (report_dir / f"{candidate}.html").exists() or (
+        report_dir / f"{candidate}.json"
+    ).exists():
+        number += 1  # two runs in the same second must not overwrite each other's reports
+        candidate = f"{stem}-{number}"
+    return report_dir / f"{candidate}.html", report_dir / f"{candidate}.json"
