@@ -49,6 +49,6 @@ def layout_line(record: VolumeRecord) -> str | None:
     if not isinstance(size, int) or not isinstance(duration, int | float) or duration <= 0:
         return None
     return (
-        f"layout: {format_bytes(size)} test file written in {duration:.1f} s "
+        f"layout: {format_bytes(size)} of test files written in {duration:.1f} s "
         f"({bytes_to_mb(size) / duration:.0f} MB/s)"
     )

@@ -52,6 +52,7 @@ def test_non_empty_path() -> None:
 def test_rehearsal_is_any_scale_below_one(scale: float, rehearsal: bool) -> None:
     options = QlabOptions(
         volumes=(),
+        profile="default",
         fio=None,
         time_scale=scale,
         require=Rating.ACCEPTABLE,

@@ -2,24 +2,38 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_qlab.verdict import BandwidthCheck, Rating, default_requirements, rate
+from pytest_qlab.profiles import DEFAULT_PROFILE
+from pytest_qlab.verdict import BandwidthCheck, Evidence, Rating, Requirement, rate
+
+CLEAN_REPLAYS = {"normal_playback": 0, "crossfade_peak": 0}
+
+
+def _default_requirements() -> tuple[Requirement, Requirement]:
+    return DEFAULT_PROFILE.requirements()
+
+
+def _clean(read_mb_s: float | None) -> Evidence:
+    """Both replays drop-free: only the read bandwidth decides."""
+    return Evidence(read_mb_s=read_mb_s, dropped_frames=CLEAN_REPLAYS)
 
 
 def test_default_requirements() -> None:
-    normal, peak = default_requirements()
+    normal, peak = _default_requirements()
 
+    assert normal.key == "normal_playback"
     assert normal.required_mb_s == 656
     assert normal.level is Rating.ACCEPTABLE
-    assert "440 MB/s" in normal.derivation
-    assert "72 MB/s" in normal.derivation
-    assert "656 MB/s" in normal.derivation
+    assert "1 x 440.0 + 3 x 72.0 MB/s" in normal.derivation
+    assert "656.0 MB/s" in normal.derivation
+    assert peak.key == "crossfade_peak"
     assert peak.required_mb_s == 2100
     assert peak.level is Rating.EXCELLENT
-    assert "2100 MB/s" in peak.derivation
+    assert "2100.0 MB/s" in peak.derivation
+    assert "safety buffer" in peak.derivation
 
 
 def test_missed_check_states_measured_required_derivation_and_shortfall() -> None:
-    normal, _ = default_requirements()
+    normal, _ = _default_requirements()
     check = BandwidthCheck("sequential read", normal, 492.0)
 
     message = check.message()
@@ -33,7 +47,7 @@ def test_missed_check_states_measured_required_derivation_and_shortfall() -> Non
 
 
 def test_met_check_has_no_shortfall() -> None:
-    _, peak = default_requirements()
+    _, peak = _default_requirements()
     check = BandwidthCheck("sequential read", peak, 2500.0)
 
     message = check.message()
@@ -45,46 +59,84 @@ def test_met_check_has_no_shortfall() -> None:
     assert "short by" not in message
 
 
-def test_not_measured_is_insufficient_with_a_reason() -> None:
-    decision = rate(None, default_requirements())
+def test_check_exactly_at_the_requirement_is_met() -> None:
+    normal, _ = _default_requirements()
+    check = BandwidthCheck("sequential read", normal, 656.0)
+
+    assert check.met
+    assert check.shortfall_mb_s == 0.0
+
+
+def test_nothing_measured_is_insufficient_with_reasons() -> None:
+    decision = rate(Evidence(), _default_requirements())
 
     assert decision.rating is Rating.INSUFFICIENT
-    assert decision.reasons == ("sequential read was not measured",)
+    assert decision.reasons == (
+        "sequential read was not measured (Acceptable needs it)",
+        "normal playback replay was not measured (Acceptable needs it)",
+    )
 
 
 @pytest.mark.parametrize(
-    ("read_mb_s", "expected", "reason_count"),
+    ("read_mb_s", "expected"),
     [
-        (655.9, Rating.INSUFFICIENT, 1),
-        (656.0, Rating.ACCEPTABLE, 2),
-        (700.0, Rating.ACCEPTABLE, 2),
-        (2099.9, Rating.ACCEPTABLE, 2),
-        (2100.0, Rating.EXCELLENT, 2),
-        (5000.0, Rating.EXCELLENT, 2),
-        (0.0, Rating.INSUFFICIENT, 1),
+        (0.0, Rating.INSUFFICIENT),
+        (655.9, Rating.INSUFFICIENT),
+        (656.0, Rating.ACCEPTABLE),
+        (700.0, Rating.ACCEPTABLE),
+        (2099.9, Rating.ACCEPTABLE),
+        (2100.0, Rating.EXCELLENT),
+        (5000.0, Rating.EXCELLENT),
     ],
 )
-def test_rate_thresholds_are_inclusive(
-    read_mb_s: float, expected: Rating, reason_count: int
-) -> None:
-    decision = rate(read_mb_s, default_requirements())
+def test_rate_thresholds_are_inclusive(read_mb_s: float, expected: Rating) -> None:
+    decision = rate(_clean(read_mb_s), _default_requirements())
 
     assert decision.rating is expected
-    assert len(decision.reasons) == reason_count
+
+
+@pytest.mark.parametrize(
+    ("read_mb_s", "levels_judged"),
+    [(655.9, 1), (656.0, 2), (2099.9, 2), (2100.0, 2)],
+)
+def test_rate_gives_two_reasons_per_level_judged(read_mb_s: float, levels_judged: int) -> None:
+    """Each level judged says something about its read and its replay; judging stops at the
+    first level missed."""
+    decision = rate(_clean(read_mb_s), _default_requirements())
+
+    assert len(decision.reasons) == 2 * levels_judged
+    assert decision.reasons[1] == "normal playback replay: no dropped frame"
+    if levels_judged == 2:
+        assert decision.reasons[3] == "crossfade replay: no dropped frame"
+
+
+def test_rate_explains_why_acceptable_was_missed() -> None:
+    decision = rate(_clean(492.0), _default_requirements())
+
+    assert decision.rating is Rating.INSUFFICIENT
+    assert "below the 656.0 MB/s Acceptable needs" in decision.reasons[0]
+    assert "short by 164.0 MB/s (25 %)" in decision.reasons[0]
+    assert not any("Excellent" in reason for reason in decision.reasons)
 
 
 def test_rate_explains_why_excellent_was_missed() -> None:
-    decision = rate(700.0, default_requirements())
+    normal, peak = _default_requirements()
 
-    assert "meets the 656.0 MB/s" in decision.reasons[0]
-    assert "below the 2100.0 MB/s Excellent needs" in decision.reasons[1]
-    assert "short by 1400.0 MB/s (67 %)" in decision.reasons[1]
+    decision = rate(_clean(700.0), (normal, peak))
+
+    assert decision.rating is Rating.ACCEPTABLE
+    assert "sequential read 700.0 MB/s meets the 656.0 MB/s" in decision.reasons[0]
+    assert normal.derivation in decision.reasons[0]
+    assert "below the 2100.0 MB/s Excellent needs" in decision.reasons[2]
+    assert peak.derivation in decision.reasons[2]
+    assert "short by 1400.0 MB/s (67 %)" in decision.reasons[2]
 
 
 def test_rate_orders_requirements_by_level() -> None:
-    normal, peak = default_requirements()
+    normal, peak = _default_requirements()
 
-    assert rate(700.0, (peak, normal)) == rate(700.0, (normal, peak))
+    assert rate(_clean(700.0), (peak, normal)) == rate(_clean(700.0), (normal, peak))
+    assert rate(_clean(2500.0), (peak, normal)).rating is Rating.EXCELLENT
 
 
 def test_rating_meets_is_ordered() -> None:

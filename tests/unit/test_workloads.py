@@ -5,71 +5,163 @@ from typing import Literal
 
 import pytest
 
+from pytest_qlab.profiles import DEFAULT_PROFILE, CrossfadeSpec, ShowProfile, StreamSpec
 from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MIB
 from pytest_qlab.workloads import (
+    CAPACITY_MAX_STREAMS,
+    CAPACITY_PROBE_S,
     MINIMUM_FILE_BYTES,
+    MINIMUM_FRAMES_PER_STREAM_FILE,
+    MINIMUM_MEASUREMENT_S,
     SEQUENTIAL_BLOCK_BYTES,
     SEQUENTIAL_IODEPTH,
+    SETUP_READ_S,
+    SETUP_REPLAY_S,
+    SETUP_WRITE_S,
+    STREAM_FILE_BYTES,
     SetupCheckPlan,
     layout_job,
     scaled_bytes,
     scaled_seconds,
     sequential_job,
+    stream_file_name,
 )
 
 
 def test_full_scale_plan() -> None:
-    plan = SetupCheckPlan.for_scale(1)
+    plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, 1)
 
-    assert plan.read_duration_s == 8.0
-    assert plan.write_duration_s == 8.0
+    assert plan.time_scale == 1
+    assert plan.read_duration_s == SETUP_READ_S == 6.0
+    assert plan.write_duration_s == SETUP_WRITE_S == 6.0
     assert plan.read_file_bytes == 2 * BYTES_PER_GIB
     assert plan.write_file_bytes == BYTES_PER_GIB
-    assert plan.scratch_bytes == 3 * BYTES_PER_GIB
+    assert plan.normal_duration_s == SETUP_REPLAY_S
+    assert plan.crossfade_duration_s == DEFAULT_PROFILE.crossfade.duration_s
+    assert plan.capacity_probe_s == CAPACITY_PROBE_S
+    # 1 x 4K + 3 x HD plays 4 streams; the crossfade plays that set twice.
+    assert plan.stream_files == 8
+    # 128 MiB, rounded up to whole MiB (never below the sequential block).
+    assert plan.stream_file_bytes >= STREAM_FILE_BYTES
+    assert plan.stream_file_bytes <= STREAM_FILE_BYTES + BYTES_PER_MIB
+
+
+def test_full_scale_plan_fits_in_the_scratch_budget() -> None:
+    plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, 1)
+
+    stream_files = max(plan.stream_files, CAPACITY_MAX_STREAMS)
+    assert plan.scratch_bytes == (
+        2 * BYTES_PER_GIB + BYTES_PER_GIB + stream_files * plan.stream_file_bytes
+    )
+    laid_out = sum(size for _, size in plan.layout_files)
+    assert plan.scratch_bytes >= laid_out + plan.write_file_bytes
 
 
 def test_rehearsal_plan_clamps_to_minimums() -> None:
-    plan = SetupCheckPlan.for_scale(0.01)
+    plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, 0.01)
 
     assert plan.time_scale == 0.01
-    assert plan.read_duration_s == 1.0
+    assert plan.read_duration_s == MINIMUM_MEASUREMENT_S == 1.0
     assert plan.write_duration_s == 1.0
+    assert plan.normal_duration_s == 1.0
+    assert plan.crossfade_duration_s == 1.0
+    assert plan.capacity_probe_s == 1.0
     assert plan.read_file_bytes == 64 * BYTES_PER_MIB
     assert plan.write_file_bytes == 64 * BYTES_PER_MIB
     assert MINIMUM_FILE_BYTES == 64 * BYTES_PER_MIB
+    assert plan.stream_files == 8
+
+
+def test_stream_files_hold_a_minimum_number_of_the_largest_frames() -> None:
+    """At rehearsal scale 64 MiB would hold only 4 frames of the 440 MB/s stream: the file
+    grows so a looping replay still has distinguishable passes."""
+    plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, 0.01)
+    largest_frame = max(stream.frame_bytes for stream in DEFAULT_PROFILE.streams)
+
+    assert plan.stream_file_bytes >= MINIMUM_FRAMES_PER_STREAM_FILE * largest_frame
+    assert plan.stream_file_bytes > MINIMUM_FILE_BYTES
+    assert plan.stream_file_bytes % SEQUENTIAL_BLOCK_BYTES == 0
+
+
+def test_stream_files_cover_the_larger_of_normal_and_crossfade_sets() -> None:
+    profile = ShowProfile(
+        name="big crossfade",
+        streams=(StreamSpec(mb_s=50, fps=25, count=2),),
+        crossfade=CrossfadeSpec(streams=(StreamSpec(mb_s=50, fps=25, count=5),), duration_s=3),
+    )
+
+    plan = SetupCheckPlan.for_profile(profile, 1)
+
+    assert plan.stream_files == 5
+    assert plan.crossfade_duration_s == 3.0
+    assert [name for name, _ in plan.layout_files] == [
+        "sequential-read.bin",
+        *(stream_file_name(index) for index in range(1, 6)),
+    ]
+    assert {size for _, size in plan.layout_files[1:]} == {plan.stream_file_bytes}
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.7, 0.333, 0.25, 0.1, 0.01, 0.0001])
 def test_file_sizes_are_whole_blocks_and_never_below_the_minimum(scale: float) -> None:
-    plan = SetupCheckPlan.for_scale(scale)
+    plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, scale)
 
-    for size in (plan.read_file_bytes, plan.write_file_bytes):
+    for size in (plan.read_file_bytes, plan.write_file_bytes, plan.stream_file_bytes):
         assert size % BYTES_PER_MIB == 0
         assert size % SEQUENTIAL_BLOCK_BYTES == 0
         assert size >= MINIMUM_FILE_BYTES
-    assert plan.read_duration_s >= 1.0
+    for duration in (
+        plan.read_duration_s,
+        plan.write_duration_s,
+        plan.normal_duration_s,
+        plan.crossfade_duration_s,
+        plan.capacity_probe_s,
+    ):
+        assert duration >= MINIMUM_MEASUREMENT_S
 
 
 def test_scaling_between_the_bounds() -> None:
     assert scaled_seconds(8.0, 0.5) == 4.0
+    assert scaled_seconds(8.0, 0.01) == MINIMUM_MEASUREMENT_S
     assert scaled_bytes(2 * BYTES_PER_GIB, 0.5) == BYTES_PER_GIB
     assert scaled_bytes(BYTES_PER_GIB, 0.3) == 307 * BYTES_PER_MIB
+    assert scaled_bytes(BYTES_PER_GIB, 0.001) == MINIMUM_FILE_BYTES
 
 
-def test_layout_job_writes_the_whole_file_directly(tmp_path: Path) -> None:
-    path = tmp_path / "read.bin"
+def test_stream_file_names() -> None:
+    assert stream_file_name(1) == "stream-01.bin"
+    assert stream_file_name(12) == "stream-12.bin"
 
-    job_file = layout_job(path.parent, path.name, 64 * BYTES_PER_MIB)
-    (job,) = job_file.jobs
 
-    assert job.rw == "write"
-    assert job.direct is True
-    assert job.end_fsync is True
-    assert job.runtime_ms is None, "a time-based layout could leave holes or loop"
-    assert job_file.directory / job.filename == path
-    assert job.size_bytes == 64 * BYTES_PER_MIB
-    assert job.block_size_bytes == SEQUENTIAL_BLOCK_BYTES
-    assert job.iodepth == SEQUENTIAL_IODEPTH
+def test_layout_job_writes_each_whole_file_directly_one_after_another(tmp_path: Path) -> None:
+    files = [("read.bin", 64 * BYTES_PER_MIB), ("stream-01.bin", 129 * BYTES_PER_MIB)]
+
+    job_file = layout_job(tmp_path, files)
+
+    assert job_file.directory == tmp_path
+    assert [job.name for job in job_file.jobs] == ["layout-01", "layout-02"]
+    assert [(job.filename, job.size_bytes) for job in job_file.jobs] == files
+    for job in job_file.jobs:
+        assert job.rw == "write"
+        assert job.direct is True
+        assert job.end_fsync is True
+        assert job.stonewall is True, "files are written one after another, not concurrently"
+        assert job.runtime_ms is None, "a time-based layout could leave holes or loop"
+        assert job.rate_bytes_s is None
+        assert job.block_size_bytes == SEQUENTIAL_BLOCK_BYTES
+        assert job.iodepth == SEQUENTIAL_IODEPTH
+    text = job_file.render()
+    assert text.count("stonewall\n") == 2
+    assert "direct=1" in text
+    assert "time_based" not in text
+
+
+def test_layout_job_for_the_plan_names_every_file(tmp_path: Path) -> None:
+    plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, 0.01)
+
+    job_file = layout_job(tmp_path, plan.layout_files)
+
+    assert len(job_file.jobs) == 1 + plan.stream_files
+    assert tuple((job.filename, job.size_bytes) for job in job_file.jobs) == plan.layout_files
 
 
 @pytest.mark.parametrize(("rw", "fsync"), [("read", False), ("write", True)])
