@@ -10,6 +10,7 @@ logs are analysed in constant memory.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from pytest_qlab.units import NS_PER_MS
 
+MINIMUM_FRAMES_PER_PASS = 3
 LATENCY_BUCKET_NS = 100_000
 """0.1 ms: far finer than a frame interval (16.7 ms at 60 fps)."""
 
@@ -90,7 +92,7 @@ class FrameStats:
         """Upper edge of the 0.1 ms bucket holding the given percentile of frame latencies."""
         if self.frames_read == 0:
             return 0.0
-        rank = percent / 100 * self.frames_read
+        rank = round(percent * self.frames_read / 100, 9)  # 99.9 % of 1000 is 999, not 999.0000001
         seen = 0
         for bucket in sorted(self._latency_histogram):
             seen += self._latency_histogram[bucket]
@@ -129,8 +131,13 @@ class FrameIndexer:
     shortly after a wrap still belongs to the previous one."""
 
     def __init__(self, frame_bytes: int, file_bytes: int) -> None:
+        if file_bytes // frame_bytes < MINIMUM_FRAMES_PER_PASS:
+            raise ValueError(
+                f"a replay file must hold at least {MINIMUM_FRAMES_PER_PASS} frames to tell "
+                f"its passes apart; {file_bytes} bytes hold {file_bytes // frame_bytes}"
+            )
         self.frame_bytes = frame_bytes
-        self.frames_per_pass = max(1, file_bytes // frame_bytes)
+        self.frames_per_pass = file_bytes // frame_bytes
         self.pass_number = 0
         self.highest_frame = -1
 
@@ -157,7 +164,7 @@ def analyse(
     run_ms: float,
 ) -> FrameStats:
     """`run_ms` is how long the stream ran (fio's job runtime): it decides which frames were due."""
-    due = max(0, int(run_ms / 1000 * fps) - buffer_frames)
+    due = max(0, math.ceil(run_ms / 1000 * fps) - buffer_frames)  # deadlines before the end
     stats = FrameStats(fps=fps, buffer_frames=buffer_frames, due_frames=due)
     indexer = FrameIndexer(frame_bytes, file_bytes)
     for completion in completions:

@@ -38,7 +38,8 @@ def will_it_work(
                 raster=raster,
                 fps=fps,
                 mb_s_each=round(mb_s_each, 3),
-                estimated_streams=math.floor(read_mb_s / (mb_s_each * headroom)),
+                # The epsilon keeps an exact whole number of streams from flooring to one less.
+                estimated_streams=math.floor(read_mb_s / (mb_s_each * headroom) + 1e-9),
                 verified_streams=verified.get((codec, raster, fps)),
             )
         )

@@ -309,7 +309,11 @@ def load_profile(reference: str) -> ShowProfile:
             f"profile {reference!r} is neither a file nor a built-in profile ({builtins})"
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"profile {path} cannot be read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"profile {path} is not valid TOML ({exc}); fix the file") from None
     return parse_profile(data, str(path))

@@ -42,28 +42,6 @@ class Requirement:
     derivation: str
 
 
-def default_requirements() -> tuple[Requirement, Requirement]:
-    """The figures the product was specified with (shared design, section 2)."""
-    normal_mb_s = 1 * 440.0 + 3 * 72.0
-    return (
-        Requirement(
-            key="normal_playback",
-            level=Rating.ACCEPTABLE,
-            required_mb_s=normal_mb_s,
-            derivation=(
-                "normal playback: 1 x 4K stream at 440 MB/s + 3 x HD streams at 72 MB/s "
-                f"= {normal_mb_s:.0f} MB/s"
-            ),
-        ),
-        Requirement(
-            key="crossfade_peak",
-            level=Rating.EXCELLENT,
-            required_mb_s=2100.0,
-            derivation="crossfade peak: two overlapping cue sets plus a safety buffer = 2100 MB/s",
-        ),
-    )
-
-
 @dataclass(frozen=True)
 class BandwidthCheck:
     what: str

@@ -80,9 +80,7 @@ class SetupCheckPlan:
             write_file_bytes=scaled_bytes(SETUP_WRITE_FILE_BYTES, time_scale),
             read_duration_s=scaled_seconds(SETUP_READ_S, time_scale),
             write_duration_s=scaled_seconds(SETUP_WRITE_S, time_scale),
-            stream_file_bytes=stream_bytes
-            - stream_bytes % SEQUENTIAL_BLOCK_BYTES
-            + SEQUENTIAL_BLOCK_BYTES,
+            stream_file_bytes=-(-stream_bytes // SEQUENTIAL_BLOCK_BYTES) * SEQUENTIAL_BLOCK_BYTES,
             stream_files=max(
                 stream_count(profile.streams), stream_count(profile.crossfade_streams)
             ),
