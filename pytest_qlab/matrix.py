@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
 
 from pytest_qlab.profiles import rate_table
 from pytest_qlab.units import BYTES_PER_MB
@@ -14,8 +15,11 @@ CellKey = tuple[str, str, int]
 """(codec, raster, nominal fps)"""
 
 
-@dataclass(frozen=True)
-class MatrixCell:
+class MatrixCell(BaseModel):
+    """One cell; a pydantic model because the JSON report publishes it as it is."""
+
+    model_config = ConfigDict(frozen=True)
+
     codec: str
     raster: str
     fps: int

@@ -19,16 +19,6 @@ class RequirementReport(BaseModel):
     derivation: str
 
 
-class MatrixCellReport(BaseModel):
-    codec: str
-    raster: str
-    fps: int
-    mb_s_each: float
-    estimated_streams: int
-    verified_streams: int | None
-    """Streams replayed together without a dropped frame; None where not replayed."""
-
-
 class ProfileReport(BaseModel):
     name: str
     headroom: float
@@ -56,7 +46,7 @@ class VolumeReport(BaseModel):
     measurements: dict[str, MetadataValue]
     max_streams: str | None
     """e.g. "plays up to 6 x UHD ProRes 422 HQ 29.97"."""
-    matrix: list[MatrixCellReport]
+    matrix: list[MatrixCell]
     """Empty when the sustained read was not measured."""
 
 
@@ -88,10 +78,7 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         rating_reasons=list(decision.reasons),
         measurements=dict(record.measurements),
         max_streams=record.capacity_summary,
-        matrix=[
-            MatrixCellReport(**vars(cell))
-            for cell in volume_matrix(session.profile.headroom, record)
-        ],
+        matrix=volume_matrix(session.profile.headroom, record),
     )
 
 
