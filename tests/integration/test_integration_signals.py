@@ -1,0 +1,84 @@
+"""Ctrl-C, SIGTERM and SIGHUP while fio is running: the run stops with pytest's "interrupted" exit
+code, stops fio, removes its scratch and control files, and still writes a JSON report that says it
+was interrupted. Only the pytest process is signalled; fio runs in its own session and must be
+stopped by the plugin, never left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import FioWatch, MainJobRunner
+
+pytestmark = pytest.mark.integration
+
+SCRATCH_ROOT_NAME = ".pytest-qlab"
+SLOW_SCALE = "0.5"
+"""Each measurement then lasts seconds: long enough to be caught with fio running."""
+
+
+@pytest.mark.parametrize(
+    ("signum", "job"),
+    [
+        (signal.SIGINT, "sequential-write"),
+        (signal.SIGTERM, "sequential-write"),
+        (signal.SIGHUP, "sequential-write"),
+        (signal.SIGINT, "layout"),
+        (signal.SIGTERM, "sequential-read"),
+        (signal.SIGINT, "normal_playback"),
+    ],
+    ids=[
+        "SIGINT-during-write",
+        "SIGTERM-during-write",
+        "SIGHUP-during-write",
+        "SIGINT-during-layout",
+        "SIGTERM-during-read",
+        "SIGINT-during-replay",
+    ],
+)
+def test_signal_stops_fio_cleans_up_and_reports(
+    tmp_path: Path,
+    main_job: MainJobRunner,
+    fio_watch: FioWatch,
+    signum: signal.Signals,
+    job: str,
+) -> None:
+    volume = tmp_path / "Show"
+    volume.mkdir()
+    process = main_job.start(volume, scale=SLOW_SCALE)
+    try:
+        fio_watch.wait_for(process, job)
+        time.sleep(0.5)  # let fio get under way: files half-written or half-read
+        fio_watch.running(process.pid)
+        assert (volume / SCRATCH_ROOT_NAME).is_dir(), "fio runs but no scratch folder exists"
+        os.kill(process.pid, signum)  # pytest only; fio is in a session of its own
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    lingering = fio_watch.lingering((volume, main_job.system_temp))
+    run = main_job.finished(process.returncode, stdout, stderr)
+
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, run.output
+    assert "Traceback" not in run.output, run.output
+    assert lingering == [], "fio outlived the interrupted run"
+    assert not (volume / SCRATCH_ROOT_NAME).exists(), "scratch folder left behind"
+    assert sorted(volume.iterdir()) == []
+    assert run.leftovers_in_system_temp() == [], "fio control files left behind"
+    assert f"INTERRUPTED by {signum.name}" in run.stdout
+
+    document = run.report()
+    assert document["exitcode"] == pytest.ExitCode.INTERRUPTED
+    qlab = document["qlab"]
+    assert qlab["interrupted"] is True
+    assert signum.name in qlab["interrupted_by"]
+    volume_report = run.volume_report()
+    assert volume_report["interrupted"] is True
+    assert volume_report["ready"] is False
