@@ -1,0 +1,395 @@
+"""The macOS drive backend: parsers on recorded and hand-written samples, then the whole probe
+and the advisories end to end on Linux, with fake diskutil/system_profiler/smartctl/mdutil/pmset/
+tmutil programs first on PATH.
+
+Samples in tests/fixtures/macos: files without a prefix are recorded output copied from the
+project's shared fixtures (see their README for sources); files named `handwritten_*` were
+written for these tests in the shape of published output, not recorded (the plists say so in an
+XML comment): the USB exFAT volume and its disk, smartctl JSON for an Apple SSD (exit 4, values
+from the recorded `smartctl_A_apple_m2.txt`, error message from a published Apple SSD run) and
+for a USB disk smartctl cannot open, and mdutil/pmset/tmutil outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_qlab.drive import probe_drive
+from pytest_qlab.drive.advisories import Advisory, collect_advisories
+from pytest_qlab.drive.commands import CommandResult
+from pytest_qlab.drive.macos import (
+    DiskutilParseError,
+    bus_of,
+    parse_diskutil_info,
+    parse_system_profiler,
+    smart_health_of,
+    whole_disk_identifier,
+)
+from pytest_qlab.drive.smartctl import parse_smartctl
+
+MACOS = Path(__file__).parents[1] / "fixtures" / "macos"
+
+
+def _text(name: str) -> str:
+    return (MACOS / name).read_text(encoding="utf-8")
+
+
+# --- diskutil info -plist ---------------------------------------------------------------------
+
+
+def test_apfs_volume_free_space_is_zero_so_the_container_free_is_used() -> None:
+    info = parse_diskutil_info(_text("diskutil_info_root_apfs_intel.plist"))
+
+    assert info.free_space == 0  # the trap: diskutil's FreeSpace on APFS
+    assert info.apfs_container_free == 198572486656
+    assert info.total_size == 250790436864
+    assert info.filesystem_type == "apfs"
+    assert info.volume_name == "Macintosh HD"
+    assert info.mount_point == "/"
+
+
+def test_apfs_volume_has_empty_media_name_and_its_disk_is_the_physical_store() -> None:
+    info = parse_diskutil_info(_text("diskutil_info_root_apfs_intel.plist"))
+
+    assert info.media_name is None  # "" in the plist: unknown, not a model called ""
+    assert info.apfs_physical_stores == ("disk0s2",)
+    assert info.parent_whole_disk == "disk1"  # the synthesized container: no model there
+    assert whole_disk_identifier(info) == "disk0"
+    assert info.smart_health == "passed"
+    assert info.solid_state is True
+
+
+def test_apple_silicon_whole_disk_is_apple_fabric_and_missing_solid_state_is_unknown() -> None:
+    info = parse_diskutil_info(_text("diskutil_info_disk0_apple_silicon.plist"))
+
+    assert info.media_name == "APPLE SSD AP1024Z"
+    assert info.whole_disk is True
+    assert whole_disk_identifier(info) == "disk0"
+    assert bus_of(info.bus_protocol, info.internal) == ("apple-fabric", None)
+    assert info.size == 1000555581440
+    assert info.solid_state is None  # no SolidState key: unknown, never "spinning"
+    assert info.smart_health == "unknown"  # no SMARTStatus key either
+
+
+def test_usb_volume_says_smart_not_supported_and_names_its_parent_disk() -> None:
+    volume = parse_diskutil_info(_text("handwritten_diskutil_info_show_exfat_usb.plist"))
+    disk = parse_diskutil_info(_text("handwritten_diskutil_info_disk4_usb_whole.plist"))
+
+    assert volume.smart_health == "unsupported"
+    assert volume.solid_state is None
+    assert whole_disk_identifier(volume) == "disk4"
+    assert bus_of(disk.bus_protocol, disk.internal) == ("usb", None)
+    assert disk.media_name == "Samsung PSSD T7"
+
+
+def test_plain_text_diskutil_output_is_refused_not_misread() -> None:
+    """The text form is localized; only -plist is parsed."""
+    with pytest.raises(DiskutilParseError, match="not a diskutil -plist document"):
+        parse_diskutil_info(_text("diskutil_info_data_apple_silicon.txt"))
+
+
+@pytest.mark.parametrize(
+    ("protocol", "internal", "bus"),
+    [
+        ("Apple Fabric", True, "apple-fabric"),
+        ("PCI-Express", False, "thunderbolt"),
+        ("PCI-Express", True, "pcie"),
+        ("PCI", True, "pcie"),
+        ("PCI", False, "thunderbolt"),
+        ("USB", False, "usb"),
+        ("SATA", True, "sata"),
+        ("Disk Image", False, "virtual"),
+        ("Secure Digital", True, "unknown"),
+        (None, None, "unknown"),
+    ],
+)
+def test_bus_protocol_mapping(protocol: str | None, internal: bool | None, bus: str) -> None:
+    assert bus_of(protocol, internal)[0] == bus
+
+
+def test_pci_express_without_internal_flag_is_pcie_with_a_note() -> None:
+    bus, note = bus_of("PCI-Express", None)
+    assert bus == "pcie"
+    assert note is not None
+    assert "internal or external" in note
+
+
+@pytest.mark.parametrize(
+    ("status", "health"),
+    [
+        ("Verified", "passed"),
+        ("Failing", "failed"),
+        ("Not Supported", "unsupported"),
+        (None, "unknown"),
+        ("Something New", "unknown"),
+    ],
+)
+def test_smart_status_mapping(status: str | None, health: str) -> None:
+    assert smart_health_of(status) == health
+
+
+# --- system_profiler ----------------------------------------------------------------------------
+
+
+def test_system_profiler_gives_model_serial_and_firmware_of_the_nvme_drive() -> None:
+    profile = parse_system_profiler(_text("system_profiler_storage_nvme.json"))
+
+    drive = profile.drive("disk0")
+    assert drive is not None
+    assert drive.model == "APPLE SSD AP0256Z"
+    assert drive.serial == "0ba018e4045c5e3e"
+    assert drive.firmware == "561.100."
+    assert drive.size_bytes == 251000193024
+    assert profile.drive("disk4") is None
+
+
+def test_system_profiler_storage_gives_medium_protocol_and_location() -> None:
+    profile = parse_system_profiler(_text("system_profiler_storage_nvme.json"))
+
+    volume = profile.volume("/System/Volumes/Data")
+    assert volume is not None
+    assert volume.bsd_name == "disk3s5"
+    assert volume.medium_type == "ssd"
+    assert volume.protocol == "Apple Fabric"
+    assert volume.internal is True
+    assert profile.volume("/Volumes/Show") is None
+
+
+def test_system_profiler_garbage_reads_as_empty() -> None:
+    assert parse_system_profiler("not json").drives == ()
+
+
+# --- smartctl on macOS ------------------------------------------------------------------------
+
+
+def test_smartctl_exit_4_on_apple_ssd_still_reads_the_json() -> None:
+    """Apple SSDs always set exit bit 2 (error log unreadable); the values are valid."""
+    report = parse_smartctl(_text("handwritten_smartctl_apple_ssd_exit4.json"), 4, "/dev/disk0")
+
+    assert report.smart_health == "passed"
+    assert report.temperature_c == 35
+    assert report.model == "APPLE SSD AP0256Z"
+    assert report.serial == "0ba018e4045c5e3e"
+    assert any("bit 2" in note for note in report.notes)
+
+
+def test_smartctl_text_output_gives_the_temperature() -> None:
+    """Recorded `smartctl -A disk0` on an M2 Air: smartctl without JSON still yields the
+    temperature."""
+    report = parse_smartctl(_text("smartctl_A_apple_m2.txt"), 0, "disk0")
+
+    assert report.temperature_c == 35
+    assert report.smart_health == "unknown"  # -A prints no overall health line
+
+
+def test_smartctl_on_a_usb_disk_it_cannot_open_is_unsupported() -> None:
+    report = parse_smartctl(_text("handwritten_smartctl_usb_open_failed.json"), 2, "/dev/disk4")
+
+    assert report.smart_health == "unsupported"
+    assert report.temperature_c is None
+    assert any("Operation not supported by device" in note for note in report.notes)
+
+
+# --- the whole macOS path, with fake programs on PATH --------------------------------------------
+
+
+@dataclass(frozen=True)
+class FakeMac:
+    """Fake macOS programs in `bin`; each call is appended to `calls`."""
+
+    bin: Path
+    calls: Path
+
+    def logged(self) -> list[str]:
+        if not self.calls.exists():
+            return []
+        return self.calls.read_text(encoding="utf-8").splitlines()
+
+
+def _script(folder: Path, name: str, body: str, calls: Path) -> None:
+    path = folder / name
+    path.write_text(f'#!/bin/sh\necho "{name} $*" >> "{calls}"\n{body}\n', encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _fake_mac(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    volume: str,
+    whole_disks: dict[str, str],
+    smartctl: str,
+    smartctl_exit: int,
+    tm_destinations: str,
+    tm_status: str,
+) -> FakeMac:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    calls = tmp_path / "calls.log"
+    disks = "\n".join(f'  {disk}) cat "{MACOS / name}" ;;' for disk, name in whole_disks.items())
+    _script(
+        folder,
+        "diskutil",
+        f'[ "$1 $2" = "info -plist" ] || exit 1\ncase "$3" in\n{disks}\n'
+        f'  *) cat "{MACOS / volume}" ;;\nesac',
+        calls,
+    )
+    _script(
+        folder, "system_profiler", f'cat "{MACOS / "system_profiler_storage_nvme.json"}"', calls
+    )
+    _script(folder, "smartctl", f'cat "{MACOS / smartctl}"\nexit {smartctl_exit}', calls)
+    _script(folder, "mdutil", f'cat "{MACOS / "handwritten_mdutil_s_enabled.txt"}"', calls)
+    _script(folder, "pmset", f'cat "{MACOS / "handwritten_pmset_g.txt"}"', calls)
+    _script(
+        folder,
+        "tmutil",
+        f'case "$1" in\n  destinationinfo) cat "{MACOS / tm_destinations}" ;;\n'
+        f'  status) cat "{MACOS / tm_status}" ;;\n  *) exit 1 ;;\nesac',
+        calls,
+    )
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+    return FakeMac(folder, calls)
+
+
+def _by_name(advisories: list[Advisory]) -> dict[str, Advisory]:
+    return {advisory.name: advisory for advisory in advisories}
+
+
+def test_macos_internal_apple_ssd_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded diskutil and system_profiler output (from two different Macs, hence the
+    model disagreement the probe must report rather than hide)."""
+    fake = _fake_mac(
+        tmp_path,
+        monkeypatch,
+        volume="diskutil_info_root_apfs_intel.plist",
+        whole_disks={"disk0": "diskutil_info_disk0_apple_silicon.plist"},
+        smartctl="handwritten_smartctl_apple_ssd_exit4.json",
+        smartctl_exit=4,
+        tm_destinations="handwritten_tmutil_destinationinfo_backup.txt",
+        tm_status="handwritten_tmutil_status_idle.txt",
+    )
+
+    drive = probe_drive(tmp_path, platform="darwin")
+
+    assert drive.platform == "darwin"
+    assert drive.mount_point == Path("/")
+    assert drive.volume_name == "Macintosh HD"
+    assert drive.filesystem == "apfs"
+    assert drive.device == "/dev/disk1s5"
+    assert drive.whole_disk == "/dev/disk0"  # via APFSPhysicalStores, not ParentWholeDisk disk1
+    assert drive.bus == "apple-fabric"
+    assert drive.internal is True
+    assert drive.solid_state is True  # the whole disk lacks the key; the volume has it
+    assert drive.free_bytes == 198572486656  # APFSContainerFree, since FreeSpace is 0
+    assert drive.capacity_bytes == 250790436864
+    assert drive.disk_size_bytes == 1000555581440
+    assert drive.model == "APPLE SSD AP0256Z"
+    assert any("AP1024Z" in note and "AP0256Z" in note for note in drive.notes)
+    assert drive.serial == "0ba018e4045c5e3e"
+    assert drive.firmware == "561.100."
+    assert drive.smart_health == "passed"  # despite smartctl's exit code 4
+    assert drive.temperature_c == 35
+    assert drive.temperature_sensor == "smartctl:/dev/disk0"
+    assert drive.summary() == (
+        "APPLE SSD AP0256Z, Apple Fabric, APFS, firmware 561.100.,"
+        " serial 0ba018e4045c5e3e, 35 °C, SMART passed"
+    )
+    calls = fake.logged()
+    assert "diskutil info -plist disk0" in calls
+    assert "smartctl -j -a /dev/disk0" in calls
+
+    advisories = _by_name(collect_advisories(tmp_path, drive, platform="darwin"))
+
+    assert advisories["spotlight"].severity == "warn"
+    assert "sudo mdutil -i off /" in advisories["spotlight"].message
+    assert advisories["disk-sleep"].severity == "warn"
+    assert "sudo pmset -a disksleep 0" in advisories["disk-sleep"].message
+    assert advisories["time-machine"].severity == "ok"
+    assert advisories["smart"].severity == "ok"
+    assert advisories["temperature"].severity == "ok"
+    assert advisories["filesystem"].severity == "ok"
+    assert advisories["free-space"].severity == "ok"
+    assert "mdutil -s /" in fake.logged()
+
+
+def test_macos_usb_exfat_show_drive_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _fake_mac(
+        tmp_path,
+        monkeypatch,
+        volume="handwritten_diskutil_info_show_exfat_usb.plist",
+        whole_disks={"disk4": "handwritten_diskutil_info_disk4_usb_whole.plist"},
+        smartctl="handwritten_smartctl_usb_open_failed.json",
+        smartctl_exit=2,
+        tm_destinations="handwritten_tmutil_destinationinfo_show.txt",
+        tm_status="handwritten_tmutil_status_running.txt",
+    )
+
+    drive = probe_drive(tmp_path, platform="darwin")
+
+    assert drive.mount_point == Path("/Volumes/Show")
+    assert drive.volume_name == "Show"
+    assert drive.filesystem == "exfat"
+    assert drive.device == "/dev/disk4s2"
+    assert drive.whole_disk == "/dev/disk4"
+    assert drive.bus == "usb"
+    assert drive.internal is False
+    assert drive.solid_state is None  # no SolidState anywhere: unknown, not guessed
+    assert drive.smart_health == "unsupported"
+    assert drive.model == "Samsung PSSD T7"
+    assert drive.serial is None
+    assert drive.firmware is None
+    assert drive.temperature_c is None
+    assert drive.free_bytes == 70014042112
+    assert drive.summary() == (
+        "Samsung PSSD T7, USB, exFAT, firmware unknown, serial unknown,"
+        " temperature unknown, SMART unsupported"
+    )
+    for topic in ("serial unknown", "solid state unknown", "temperature unknown"):
+        assert any(note.startswith(topic) for note in drive.notes), topic
+    assert "smartctl -j -a /dev/disk4" in fake.logged()
+
+    advisories = _by_name(collect_advisories(tmp_path, drive, platform="darwin"))
+
+    assert "mdutil -s /Volumes/Show" in fake.logged()
+    assert advisories["spotlight"].severity == "warn"
+    assert "sudo mdutil -i off /Volumes/Show" in advisories["spotlight"].message
+    time_machine = advisories["time-machine"]
+    assert time_machine.severity == "warn"
+    assert "onto this volume" in time_machine.message
+    assert "removedestination 9E4A1C27-5B3D-4F08-8C6E-D2A7B1F03E59" in time_machine.message
+    assert "backing up right now onto this volume" in time_machine.message
+    assert advisories["smart"].severity == "skip"
+    assert "Not Supported" in advisories["smart"].message
+    assert advisories["temperature"].severity == "skip"
+    assert advisories["filesystem"].severity == "warn"
+    assert "journal" in advisories["filesystem"].message
+    assert advisories["free-space"].severity == "warn"  # 93 % full
+    assert not any(advisory.severity == "fail" for advisory in advisories.values())
+
+
+def test_macos_probe_without_any_program_says_why_and_does_not_raise(
+    tmp_path: Path,
+) -> None:
+    def nothing_installed(argv: Sequence[str], timeout_s: float = 0.0) -> CommandResult:
+        return CommandResult(tuple(argv), None, "", "", problem="not installed", missing=True)
+
+    drive = probe_drive(tmp_path, platform="darwin", run=nothing_installed)
+
+    assert drive.bus == "unknown"
+    assert drive.smart_health == "unknown"
+    assert drive.free_bytes is not None  # statvfs still answers
+    assert any("diskutil: not installed" in note for note in drive.notes)
+    advisories = _by_name(collect_advisories(tmp_path, drive, "darwin", nothing_installed))
+    assert advisories["spotlight"].severity == "skip"
+    assert advisories["spotlight"].message == "mdutil: not installed"
+    assert advisories["time-machine"].severity == "skip"
