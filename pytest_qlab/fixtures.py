@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import pytest
 
+from pytest_qlab.drive import probe_drive
+from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
 from pytest_qlab.session import MetadataValue, QlabSession
 from pytest_qlab.setup_check import SetupCheck
@@ -49,6 +51,15 @@ def qlab_volume(request: pytest.FixtureRequest, qlab_session: QlabSession) -> Ta
 
 
 @pytest.fixture(scope="session")
+def qlab_advisories(qlab_session: QlabSession, qlab_volume: TargetVolume) -> dict[str, Advisory]:
+    """Pre-show advisories for this volume by name, read once (mdutil, pmset, tmutil, SMART)."""
+    record = qlab_session.volumes[str(qlab_volume.path)]
+    drive = record.drive or probe_drive(qlab_volume.path)
+    record.advisories = collect_advisories(qlab_volume.path, drive)
+    return {advisory.name: advisory for advisory in record.advisories}
+
+
+@pytest.fixture(scope="session")
 def qlab_setup_plan(qlab_session: QlabSession) -> SetupCheckPlan:
     return SetupCheckPlan.for_profile(qlab_session.profile, qlab_session.options.time_scale)
 
@@ -69,6 +80,7 @@ def qlab_scratch(
         yield scratch
     finally:
         if qlab_session.options.keep_files:
+            scratch.keep()  # so the next run does not clean it up as a crashed run's leftover
             print(f"\nqlab: kept scratch files in {scratch.run_dir}")
         else:
             scratch.remove()

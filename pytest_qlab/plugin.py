@@ -13,11 +13,14 @@ from typing import Any
 
 import pytest
 
+from pytest_qlab.claim import VolumeClaim, claim_volume
+from pytest_qlab.drive import probe_drive
 from pytest_qlab.fio import FioError, locate_fio
 from pytest_qlab.fixtures import (
     ITEM_METADATA_KEY,
     SESSION_KEY,
     SUITE_FLAG,
+    qlab_advisories,
     qlab_gate,
     qlab_measure,
     qlab_record,
@@ -54,7 +57,6 @@ from pytest_qlab.verdict import Rating
 from pytest_qlab.volume import (
     TargetVolume,
     VolumeError,
-    check_free_space,
     resolve_target,
     unique_names,
 )
@@ -64,6 +66,7 @@ REPORT_PATHS_KEY = pytest.StashKey[list[Path]]()
 
 # The fixtures are defined in pytest_qlab.fixtures; naming them here registers them.
 __all__ = [
+    "qlab_advisories",
     "qlab_gate",
     "qlab_measure",
     "qlab_record",
@@ -198,12 +201,18 @@ def pytest_configure(config: pytest.Config) -> None:
     except ProfileError as exc:
         raise pytest.UsageError(str(exc)) from None
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
+    claims: dict[Path, VolumeClaim] = {}
     for target in targets:
-        try:
-            check_free_space(target, plan.scratch_bytes)
+        try:  # one run per volume: the lock is held until the very end of the run
+            claims[target.path] = claim_volume(target, plan.scratch_bytes)
         except VolumeError as exc:
             raise pytest.UsageError(str(exc)) from None
+        config.add_cleanup(claims[target.path].release)
     session = QlabSession(options=options, targets=targets, fio=fio, profile=profile)
+    for path, claim in claims.items():
+        session.volumes[str(path)].leftovers = claim.cleanup
+    for record in session.volumes.values():
+        record.drive = probe_drive(record.target.path)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(SessionHooks(config, session), "qlab-session")
     config.stash[REPORT_PATHS_KEY] = _default_reports(config, options, targets)
@@ -250,6 +259,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
     for target in session.targets:
         lines.append(f"qlab volume {target.name}: {target_line(target)}")
+        cleanup = session.volumes[str(target.path)].leftovers
+        if cleanup is not None:
+            lines += [f"qlab {target.name}: {line}" for line in cleanup.lines()]
+        drive = session.volumes[str(target.path)].drive
+        if drive is not None:
+            lines.append(f"qlab drive {target.name}: {drive.summary()}")
         if target.is_system_default:
             lines += ["!" * 78, f"!!! {system_disk_warning(target)}", "!" * 78]
         elif target.on_system_disk:
@@ -273,6 +288,10 @@ def _describe_run(metadata: dict[str, Any], session: QlabSession) -> None:
         metadata[label] = target_line(target) + (
             " (SYSTEM DISK)" if target.is_system_default else ""
         )
+        drive = session.volumes[str(target.path)].drive
+        if drive is not None:
+            prefix = "" if len(session.targets) == 1 else f"{target.name}: "
+            metadata.update({prefix + key: value for key, value in drive.metadata().items()})
     metadata["fio"] = f"{session.fio.version_text} ({session.fio.path})"
     metadata["Required rating"] = session.options.require.label
     metadata["Show profile"] = session.profile.name
@@ -388,8 +407,13 @@ def _write_verdicts(terminalreporter: Any, session: QlabSession) -> None:
             terminalreporter.line(system_disk_warning(record.target), red=True, bold=True)
         ready = session.ready(record)
         terminalreporter.line(verdict_line(session, record), green=ready, red=not ready, bold=True)
+        if record.drive is not None:
+            terminalreporter.line(f"  drive: {record.drive.summary()}")
         for reason in session.decision(record).reasons:
             terminalreporter.line(f"  {reason}")
+        for advisory in record.advisories:  # failures are among the reasons above
+            if advisory.severity == "warn":
+                terminalreporter.line(f"  WARN {advisory.title}: {advisory.message}", yellow=True)
         if record.capacity_summary:
             terminalreporter.line(f"  {record.capacity_summary}")
         layout = layout_line(record)

@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
+from pytest_qlab.drive import DriveInfo
+from pytest_qlab.drive.advisories import Advisory
 from pytest_qlab.fio.runner import FioBinary
+from pytest_qlab.leftovers import LeftoverCleanup
 from pytest_qlab.matrix import CellKey
 from pytest_qlab.options import QlabOptions
 from pytest_qlab.profiles import ShowProfile
 from pytest_qlab.verdict import (
     REPLAY_NAMES,
     Evidence,
+    Rating,
     RatingDecision,
     Requirement,
     rate,
@@ -33,6 +37,17 @@ class VolumeRecord:
     verified_streams: dict[CellKey, int] = field(default_factory=dict)
     """Matrix cells proven by a replay: (codec, raster, nominal fps) -> streams played cleanly."""
     capacity_summary: str | None = None
+    leftovers: LeftoverCleanup | None = None
+    """What the start of the run cleaned from the scratch root (crashed runs' folders, reclaimed
+    bytes, a stale lock) and left alone."""
+    drive: DriveInfo | None = None
+    """Probed once at the start of the run, before anything is written."""
+    advisories: list[Advisory] = field(default_factory=list)
+    """Pre-show advisories, when the setup check ran them."""
+
+    @property
+    def failed_advisories(self) -> list[Advisory]:
+        return [advisory for advisory in self.advisories if advisory.severity == "fail"]
 
     def _number(self, key: str) -> float | None:
         value = self.measurements.get(key)
@@ -77,7 +92,14 @@ class QlabSession:
         self.volumes[str(target.path)].measurements.update(values)
 
     def decision(self, record: VolumeRecord) -> RatingDecision:
-        return rate(record.evidence(), self.requirements)
+        """The measured rating, capped at insufficient by an advisory that endangers playback
+        (a failing drive plays well today and not tomorrow)."""
+        measured = rate(record.evidence(), self.requirements)
+        failed = record.failed_advisories
+        if not failed:
+            return measured
+        reasons = tuple(f"{advisory.title}: {advisory.message}" for advisory in failed)
+        return RatingDecision(Rating.INSUFFICIENT, measured.reasons + reasons)
 
     def ready(self, record: VolumeRecord) -> bool:
         """An interrupted run never qualifies a volume, whatever it measured before."""

@@ -10,6 +10,7 @@ import pytest
 
 from pytest_qlab.bandwidth import BandwidthResult
 from pytest_qlab.capacity import CapacityResult
+from pytest_qlab.drive.advisories import ADVISORY_NAMES, Advisory
 from pytest_qlab.replay import ReplayResult
 from pytest_qlab.session import MetadataValue
 from pytest_qlab.setup_check import SetupCheck
@@ -20,6 +21,20 @@ pytestmark = pytest.mark.setup_check
 Record = Callable[[Mapping[str, MetadataValue]], None]
 Measure = Callable[[Callable[[], Any]], Any]
 Gate = Callable[[Rating, bool, str], None]
+
+
+@pytest.mark.parametrize("name", ADVISORY_NAMES)
+def test_preshow_advisory(
+    name: str, qlab_advisories: dict[str, Advisory], qlab_record: Record
+) -> None:
+    """QLab's own advice for show machines, checked on this volume: fails only where the
+    condition endangers playback (SMART failing, drive too hot, volume full); a warning passes
+    and is listed under the verdict; what this platform cannot check is skipped with why."""
+    advisory = qlab_advisories[name]
+    qlab_record({"advisory": name, "severity": advisory.severity, "message": advisory.message})
+    if advisory.severity == "skip":
+        pytest.skip(f"{advisory.title}: {advisory.message}")
+    assert advisory.severity != "fail", f"{advisory.title}: {advisory.message}"
 
 
 def test_sequential_write(

@@ -1,16 +1,16 @@
 """The drive behind a volume: identity, bus, health and temperature, on macOS and Linux.
 
-`probe_drive` picks the backend by platform; tests override the platform and put fake
-diskutil/smartctl/... programs first on PATH (or pass their own `run`).
+`probe_drive` picks the backend by platform; tests override the platform (argument, or
+$QLAB_PLATFORM for a whole run) and put fake diskutil/smartctl/... programs first on PATH (or
+pass their own `run`).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from pytest_qlab.drive import commands
-from pytest_qlab.drive.commands import CommandResult, Runner
+from pytest_qlab.drive.commands import CommandResult, Runner, current_platform
 from pytest_qlab.drive.linux import probe_linux
 from pytest_qlab.drive.macos import probe_macos
 from pytest_qlab.drive.model import Bus, DriveInfo, SmartHealth
@@ -22,6 +22,7 @@ __all__ = [
     "DriveInfo",
     "Runner",
     "SmartHealth",
+    "current_platform",
     "probe_drive",
 ]
 
@@ -29,7 +30,7 @@ __all__ = [
 def probe_drive(path: Path, platform: str | None = None, run: Runner = commands.run) -> DriveInfo:
     """What is known about the drive holding `path`; unknown parts are said to be unknown.
     `platform` overrides sys.platform ("darwin", "linux")."""
-    chosen = platform or sys.platform
+    chosen = platform or current_platform()
     if chosen == "darwin":
         return probe_macos(path, run)
     if chosen.startswith("linux"):

@@ -10,7 +10,6 @@ with the reason. The deciding functions are pure; `collect_advisories` runs the 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from pytest_qlab.drive import commands
-from pytest_qlab.drive.commands import CommandResult, Runner
+from pytest_qlab.drive.commands import CommandResult, Runner, current_platform
 from pytest_qlab.drive.model import DriveInfo
 from pytest_qlab.units import format_bytes
 
@@ -30,6 +29,16 @@ NEARLY_FULL_WARN_FRACTION = 0.90
 NEARLY_FULL_FAIL_FRACTION = 0.98
 COMMAND_TIMEOUT_S = 10.0
 MACOS_ONLY = "macOS only"
+ADVISORY_NAMES = (
+    "spotlight",
+    "disk-sleep",
+    "time-machine",
+    "smart",
+    "temperature",
+    "filesystem",
+    "free-space",
+)
+"""Every advisory `collect_advisories` returns, in its order: one setup-check item each."""
 
 
 class Advisory(BaseModel):
@@ -338,7 +347,7 @@ def collect_advisories(
     run: Runner = commands.run,
 ) -> list[Advisory]:
     """Every advisory for the volume holding `path`, running mdutil, pmset and tmutil on macOS."""
-    chosen = platform or sys.platform
+    chosen = platform or current_platform()
     volume = str(drive.mount_point or path)
     advisories: list[Advisory] = []
     if chosen == "darwin":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,6 +26,13 @@ FALLBACK_DIRS = (
 )
 """Searched after PATH: smartctl lives in sbin on Debian (not on a user's PATH) and in Homebrew's
 folder on macOS, which a GUI-launched or launchd shell often lacks."""
+PLATFORM_OVERRIDE_ENV = "QLAB_PLATFORM"
+"""Internal: lets the project's tests drive the macOS code path on Linux, end to end."""
+
+
+def current_platform() -> str:
+    """sys.platform, unless the project's tests set $QLAB_PLATFORM."""
+    return os.environ.get(PLATFORM_OVERRIDE_ENV) or sys.platform
 
 
 @dataclass(frozen=True)

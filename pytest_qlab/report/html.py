@@ -8,7 +8,7 @@ from pytest_qlab.matrix import MatrixCell
 from pytest_qlab.profiles import CODEC_NAMES, RASTER_NAMES
 from pytest_qlab.report.model import volume_matrix
 from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, target_line, verdict_line
-from pytest_qlab.session import QlabSession
+from pytest_qlab.session import QlabSession, VolumeRecord
 
 _COLOURS = {True: "#1b7837", False: "#b2182b"}  # green / red, distinguishable in greyscale too
 
@@ -37,12 +37,11 @@ def verdict_banner(session: QlabSession) -> list[str]:
             'padding:12px;margin:8px 0;">'
             f'<h2 style="margin:0;color:{_COLOURS[ready]}">'
             f"{escape(verdict_line(session, record))}</h2>"
-            f"<p>{escape(target_line(record.target))}</p><ul>{reasons}</ul>"
-            + (
-                f"<p><b>{escape(record.capacity_summary)}</b></p>"
-                if record.capacity_summary
-                else ""
-            )
+            f"<p>{escape(target_line(record.target))}</p>"
+            + _drive_paragraph(record)
+            + f"<ul>{reasons}</ul>"
+            + _capacity_paragraph(record.capacity_summary)
+            + _advisory_list(record)
             + "</div>"
         )
     blocks.append(profile_block(session))
@@ -92,6 +91,27 @@ def matrix_table(cells: list[MatrixCell], title: str) -> str:
         "&#10003; = replayed frame by frame without a drop.</p>"
         f'<table border="1" cellpadding="3"><tr><th>ProRes</th>{header}</tr>'
         f"{''.join(body)}</table></div>"
+    )
+
+
+def _drive_paragraph(record: VolumeRecord) -> str:
+    if record.drive is None:
+        return ""
+    return f'<p class="qlab-drive">Drive: {escape(record.drive.summary())}</p>'
+
+
+def _advisory_list(record: VolumeRecord) -> str:
+    """Warnings the technician should act on before the show (failures are among the
+    verdict's reasons)."""
+    items = "".join(
+        f"<li><b>WARN</b> {escape(advisory.title)}: {escape(advisory.message)}</li>"
+        for advisory in record.advisories
+        if advisory.severity == "warn"
+    )
+    return (
+        f'<div class="qlab-advisories"><p>Pre-show advisories:</p><ul>{items}</ul></div>'
+        if items
+        else ""
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from pytest_qlab.drive import DriveInfo
+from pytest_qlab.drive.advisories import Advisory
 from pytest_qlab.matrix import MatrixCell, will_it_work
 from pytest_qlab.profiles import ShowProfile
 from pytest_qlab.session import MetadataValue, QlabSession, VolumeRecord
@@ -48,6 +50,10 @@ class VolumeReport(BaseModel):
     """e.g. "plays up to 6 x UHD ProRes 422 HQ 29.97"."""
     matrix: list[MatrixCell]
     """Empty when the sustained read was not measured."""
+    drive: DriveInfo | None
+    """Identity, bus and health of the drive, probed before anything was written."""
+    advisories: list[Advisory]
+    """Pre-show advisories, when the setup check ran them."""
 
 
 class QlabReport(BaseModel):
@@ -79,6 +85,8 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         measurements=dict(record.measurements),
         max_streams=record.capacity_summary,
         matrix=volume_matrix(session.profile.headroom, record),
+        drive=record.drive,
+        advisories=list(record.advisories),
     )
 
 

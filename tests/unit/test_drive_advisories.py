@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_qlab.drive.advisories import (
+    ADVISORY_NAMES,
     HOT_WITHOUT_LIMIT_C,
     Advisory,
     TimeMachineStatus,
@@ -243,4 +244,5 @@ def test_collect_on_linux_runs_no_macos_program(tmp_path: Path) -> None:
         "filesystem",
         "free-space",
     ]
+    assert tuple(a.name for a in advisories) == ADVISORY_NAMES  # one setup-check item each
     assert [a.severity for a in advisories] == ["skip", "skip", "skip", "ok", "skip", "skip", "ok"]

@@ -12,11 +12,9 @@ for a USB disk smartctl cannot open, and mdutil/pmset/tmutil outputs.
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +30,7 @@ from pytest_qlab.drive.macos import (
     whole_disk_identifier,
 )
 from pytest_qlab.drive.smartctl import parse_smartctl
+from tests.helpers.fake_macos import FakeMacos, install_fake_macos
 
 MACOS = Path(__file__).parents[1] / "fixtures" / "macos"
 
@@ -196,65 +195,15 @@ def test_smartctl_on_a_usb_disk_it_cannot_open_is_unsupported() -> None:
     assert any("Operation not supported by device" in note for note in report.notes)
 
 
-# --- the whole macOS path, with fake programs on PATH --------------------------------------------
+# --- the whole macOS path, with fake programs on PATH (the fake_macos fixture) -------------------
 
 
-@dataclass(frozen=True)
-class FakeMac:
-    """Fake macOS programs in `bin`; each call is appended to `calls`."""
+@pytest.fixture
+def fake_macos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeMacos]:
+    def install(**outputs: Any) -> FakeMacos:
+        return install_fake_macos(tmp_path, monkeypatch, **outputs)
 
-    bin: Path
-    calls: Path
-
-    def logged(self) -> list[str]:
-        if not self.calls.exists():
-            return []
-        return self.calls.read_text(encoding="utf-8").splitlines()
-
-
-def _script(folder: Path, name: str, body: str, calls: Path) -> None:
-    path = folder / name
-    path.write_text(f'#!/bin/sh\necho "{name} $*" >> "{calls}"\n{body}\n', encoding="utf-8")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-
-def _fake_mac(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    *,
-    volume: str,
-    whole_disks: dict[str, str],
-    smartctl: str,
-    smartctl_exit: int,
-    tm_destinations: str,
-    tm_status: str,
-) -> FakeMac:
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    calls = tmp_path / "calls.log"
-    disks = "\n".join(f'  {disk}) cat "{MACOS / name}" ;;' for disk, name in whole_disks.items())
-    _script(
-        folder,
-        "diskutil",
-        f'[ "$1 $2" = "info -plist" ] || exit 1\ncase "$3" in\n{disks}\n'
-        f'  *) cat "{MACOS / volume}" ;;\nesac',
-        calls,
-    )
-    _script(
-        folder, "system_profiler", f'cat "{MACOS / "system_profiler_storage_nvme.json"}"', calls
-    )
-    _script(folder, "smartctl", f'cat "{MACOS / smartctl}"\nexit {smartctl_exit}', calls)
-    _script(folder, "mdutil", f'cat "{MACOS / "handwritten_mdutil_s_enabled.txt"}"', calls)
-    _script(folder, "pmset", f'cat "{MACOS / "handwritten_pmset_g.txt"}"', calls)
-    _script(
-        folder,
-        "tmutil",
-        f'case "$1" in\n  destinationinfo) cat "{MACOS / tm_destinations}" ;;\n'
-        f'  status) cat "{MACOS / tm_status}" ;;\n  *) exit 1 ;;\nesac',
-        calls,
-    )
-    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
-    return FakeMac(folder, calls)
+    return install
 
 
 def _by_name(advisories: list[Advisory]) -> dict[str, Advisory]:
@@ -262,13 +211,11 @@ def _by_name(advisories: list[Advisory]) -> dict[str, Advisory]:
 
 
 def test_macos_internal_apple_ssd_end_to_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_macos: Callable[..., FakeMacos]
 ) -> None:
     """Recorded diskutil and system_profiler output (from two different Macs, hence the
     model disagreement the probe must report rather than hide)."""
-    fake = _fake_mac(
-        tmp_path,
-        monkeypatch,
+    fake = fake_macos(
         volume="diskutil_info_root_apfs_intel.plist",
         whole_disks={"disk0": "diskutil_info_disk0_apple_silicon.plist"},
         smartctl="handwritten_smartctl_apple_ssd_exit4.json",
@@ -321,11 +268,9 @@ def test_macos_internal_apple_ssd_end_to_end(
 
 
 def test_macos_usb_exfat_show_drive_end_to_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_macos: Callable[..., FakeMacos]
 ) -> None:
-    fake = _fake_mac(
-        tmp_path,
-        monkeypatch,
+    fake = fake_macos(
         volume="handwritten_diskutil_info_show_exfat_usb.plist",
         whole_disks={"disk4": "handwritten_diskutil_info_disk4_usb_whole.plist"},
         smartctl="handwritten_smartctl_usb_open_failed.json",
