@@ -7,7 +7,6 @@ directory is ours; removal only ever touches a directory carrying that marker.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -17,12 +16,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pytest_qlab import __version__
 from pytest_qlab.units import BYTES_PER_GIB, format_bytes
 
 SCRATCH_ROOT_NAME = ".pytest-qlab"
 MARKER_NAME = "pytest-qlab-scratch.json"
+MAX_MARKER_BYTES = 64 * 1024
+"""A marker is a few hundred bytes; anything larger is not ours."""
 FREE_SPACE_MARGIN_BYTES = BYTES_PER_GIB
 """Left free on the volume after our files are written, so the user's headroom stays intact."""
 
@@ -176,6 +180,79 @@ def new_run_id() -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
+def local_timestamp() -> str:
+    """Wall-clock time with its UTC offset, as markers and the lock record it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def check_scratch_root(volume: TargetVolume) -> bool:
+    """Refuse a .pytest-qlab that is not a plain folder on the volume itself: through a symlink or
+    a mount point our files would land, and be measured, somewhere else. Returns whether it exists;
+    never follows it."""
+    root = volume.scratch_root
+    try:
+        info = os.lstat(root)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise VolumeError(f"cannot read {root} ({exc.strerror}); check the volume") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise VolumeError(
+            f"{root} is a symbolic link (to {os.readlink(root)}); pytest-qlab writes only on the "
+            f"volume itself and never follows it: remove the link (rm {root}) and start again"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise VolumeError(
+            f"cannot write to {volume.path}: {root} is a file, not pytest-qlab's scratch folder; "
+            "move it away and start again"
+        )
+    if info.st_dev != os.stat(volume.path).st_dev:
+        raise VolumeError(
+            f"{root} is on another device than the volume {volume.path} (a mount point?); "
+            "the test files would measure the wrong drive: unmount or remove it and start again"
+        )
+    return True
+
+
+def ensure_scratch_root(volume: TargetVolume) -> None:
+    """Create <volume>/.pytest-qlab if needed, refusing one that is a symlink or on another device;
+    OSError when the volume cannot be written."""
+    if not check_scratch_root(volume):
+        with contextlib.suppress(FileExistsError):  # another run made it in the meantime
+            volume.scratch_root.mkdir()
+        check_scratch_root(volume)
+
+
+class ScratchMarker(BaseModel):
+    """The marker file proving a run directory is ours; read back to recognise leftovers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tool: Literal["pytest-qlab"] = "pytest-qlab"
+    version: str = __version__
+    run_id: str
+    pid: int
+    host: str
+    started_at: str
+    kept: bool = False
+    """Kept on purpose (--qlab-keep-files): not a leftover of a crash."""
+
+    @classmethod
+    def read(cls, run_dir: Path) -> ScratchMarker | None:
+        """The marker of `run_dir` when it is valid and names that very directory; never follows
+        a symlinked marker."""
+        try:
+            fd = os.open(run_dir / MARKER_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                marker = cls.model_validate_json(handle.read(MAX_MARKER_BYTES))
+        except (OSError, ValidationError):
+            return None
+        return marker if marker.run_id == run_dir.name else None
+
+
 class ScratchSpace:
     """<volume>/.pytest-qlab/<run-id>/: created with a marker, removed on every exit path."""
 
@@ -185,13 +262,14 @@ class ScratchSpace:
         self.run_dir = volume.scratch_root / run_id
         self.marker = self.run_dir / MARKER_NAME
         self._created = False
+        self._started_at = local_timestamp()
 
     def create(self) -> ScratchSpace:
         try:
-            self.volume.scratch_root.mkdir(exist_ok=True)
+            ensure_scratch_root(self.volume)
             self.run_dir.mkdir()  # fails on a clash: that directory is another run's
             self._created = True
-            self.marker.write_text(json.dumps(self._marker_content()), encoding="utf-8")
+            self._write_marker(kept=False)
         except OSError as exc:
             self.remove()
             raise VolumeError(
@@ -200,15 +278,22 @@ class ScratchSpace:
             ) from None
         return self
 
-    def _marker_content(self) -> dict[str, str | int]:
-        return {
-            "tool": "pytest-qlab",
-            "version": __version__,
-            "run_id": self.run_id,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
+    def _write_marker(self, *, kept: bool) -> None:
+        marker = ScratchMarker(
+            run_id=self.run_id,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started_at=self._started_at,
+            kept=kept,
+        )
+        self.marker.write_text(marker.model_dump_json(), encoding="utf-8")
+
+    def keep(self) -> None:
+        """Mark the directory as kept on purpose, so the next run does not clean it as a crash's
+        leftover."""
+        if self._created and self.marker.is_file():
+            with contextlib.suppress(OSError):
+                self._write_marker(kept=True)
 
     def file(self, name: str) -> Path:
         return self.run_dir / name

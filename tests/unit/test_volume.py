@@ -249,3 +249,16 @@ def test_check_free_space_passes_when_it_fits(target: TargetVolume) -> None:
 
 def test_new_run_id_format() -> None:
     assert re.fullmatch(rf"\d{{8}}-\d{{6}}-{os.getpid()}-[0-9a-f]{{4}}", new_run_id())
+
+
+def test_scratch_create_never_writes_through_a_symlinked_scratch_root(
+    target: TargetVolume, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    target.scratch_root.symlink_to(elsewhere)
+
+    with pytest.raises(VolumeError, match=r"is a symbolic link .* never follows it"):
+        ScratchSpace(target, "run-1").create()
+
+    assert target.scratch_root.is_symlink()
+    assert sorted(elsewhere.iterdir()) == []
