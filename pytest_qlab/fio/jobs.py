@@ -112,7 +112,20 @@ class FioJobFile(BaseModel):
     """Where the jobs' files live; fio runs there, so it never sees the volume's path."""
     jobs: tuple[FioJob, ...] = Field(min_length=1)
     ioengine: IoEngine = Field(default_factory=platform_engine)
+    threads: bool | None = None
+    """Run jobs as threads of one fio process (thread=1). None: threads except with posixaio.
+
+    fio's forked job processes call setsid() and keep doing I/O after fio itself is killed, so
+    only threads die with fio. macOS (posixaio) needs processes: it allows 16 AIO requests per
+    process.
+    """
+
+    @property
+    def uses_threads(self) -> bool:
+        return self.ioengine != "posixaio" if self.threads is None else self.threads
 
     def render(self) -> str:
         header = ["; written by pytest-qlab", "[global]", f"ioengine={self.ioengine}"]
+        if self.uses_threads:
+            header.append("thread=1")
         return "\n".join(header) + "\n\n" + "\n".join(job.render() for job in self.jobs)
