@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from pytest_qlab.fio.errors import FioError, FioInterruptedError, FioNotFoundError
+from pytest_qlab.fio.errors import (
+    FioError,
+    FioHangError,
+    FioInterruptedError,
+    FioKilledError,
+    FioNotFoundError,
+)
 from pytest_qlab.fio.jobs import FioJob, FioJobFile, platform_engine
 from pytest_qlab.fio.results import DirectionStats, FioResult, JobResult, LatencyStats
-from pytest_qlab.fio.runner import FioBinary, FioRun, FioRunner, locate_fio
+from pytest_qlab.fio.runner import FioBinary, FioRun, FioRunner, StatusCallback, locate_fio
 
 __all__ = [
     "DirectionStats",
     "FioBinary",
     "FioError",
+    "FioHangError",
     "FioInterruptedError",
     "FioJob",
     "FioJobFile",
+    "FioKilledError",
     "FioNotFoundError",
     "FioResult",
     "FioRun",
     "FioRunner",
     "JobResult",
     "LatencyStats",
+    "StatusCallback",
     "locate_fio",
     "platform_engine",
 ]

@@ -48,6 +48,41 @@ class FioNotFoundError(FioError):
     """No usable fio binary; the message says how to install one."""
 
 
+class FioHangError(FioError):
+    """fio moved no data for longer than the watchdog allows and was killed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        bound_s: float,
+        stalled_since_s: float,
+        exit_code: int | None = None,
+        diagnostics: tuple[str, ...] = (),
+        result: FioResult | None = None,
+    ) -> None:
+        super().__init__(message, exit_code=exit_code, diagnostics=diagnostics, result=result)
+        self.bound_s = bound_s
+        self.stalled_since_s = stalled_since_s
+        """Seconds into the run when data last moved (0 when it never did)."""
+
+
+class FioKilledError(FioError):
+    """fio was ended by a signal nobody in pytest-qlab sent (a crash, the OOM killer, a user)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        signal_name: str,
+        exit_code: int | None = None,
+        diagnostics: tuple[str, ...] = (),
+        result: FioResult | None = None,
+    ) -> None:
+        super().__init__(message, exit_code=exit_code, diagnostics=diagnostics, result=result)
+        self.signal_name = signal_name
+
+
 class FioInterruptedError(KeyboardInterrupt):
     """The run was stopped by Ctrl-C or SIGTERM; `partial` holds what fio measured until then.
 
