@@ -1,0 +1,359 @@
+"""Two hours flat out: a sustained sequential read or write, its throughput in windows taken from
+fio's status documents while it runs, and the throttling verdict on those windows.
+
+A suite lays out the read file (bandwidth.lay_out), then calls measure_sustained with a
+SustainedPlan and an optional progress callback; it gets a SustainedResult back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from pytest_qlab.fio.errors import FioInterruptedError
+from pytest_qlab.fio.jobs import FioJob, FioJobFile
+from pytest_qlab.fio.results import FioResult
+from pytest_qlab.fio.runner import FioRun, FioRunner
+from pytest_qlab.throttle import (
+    DEFAULT_DROP_FRACTION,
+    ThrottleAnalysis,
+    ThrottleSettings,
+    ThroughputWindow,
+    detect_throttling,
+    lowest_window,
+)
+from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MB
+from pytest_qlab.workloads import (
+    SEQUENTIAL_BLOCK_BYTES,
+    SEQUENTIAL_IODEPTH,
+    scaled_bytes,
+    scaled_seconds,
+)
+
+Direction = Literal["read", "write"]
+
+SUSTAINED_S = 2 * 3600.0
+WINDOW_S = 10.0
+WARMUP_S = 30.0
+"""Queues filling and fio starting up; three windows at full scale."""
+BASELINE_S = 120.0
+"""The early period whose mean is the baseline: twelve windows, before any heat builds up."""
+THROTTLE_MIN_S = 30.0
+"""Garbage collection or a cache flush costs seconds; a drop for half a minute is throttling."""
+STATUS_INTERVAL_S = 1
+"""One status document a second: live MB/s for progress, and windows of whole seconds."""
+SUSTAINED_READ_FILE_BYTES = 16 * BYTES_PER_GIB
+"""Larger than any drive's DRAM cache, so repeated passes still read the flash."""
+SUSTAINED_WRITE_FILE_BYTES = 16 * BYTES_PER_GIB
+MINIMUM_WINDOW_S = 1
+TAIL_WINDOW_FRACTION = 0.5
+"""A last window shorter than half a window (fio's final report) is too short to judge."""
+MINIMUM_RUNTIME_FRACTION = 0.9
+
+
+@dataclass(frozen=True)
+class SustainedPlan:
+    """Durations as executed (scaled by --qlab-time-scale) and the throttling rule."""
+
+    time_scale: float
+    duration_s: float
+    window_s: int
+    status_interval_s: int
+    throttle: ThrottleSettings
+    read_file_bytes: int
+    write_file_bytes: int
+
+    @classmethod
+    def for_scale(
+        cls,
+        time_scale: float,
+        *,
+        drop_fraction: float = DEFAULT_DROP_FRACTION,
+        throttle_min_s: float = THROTTLE_MIN_S,
+        duration_s: float = SUSTAINED_S,
+        status_interval_s: int = STATUS_INTERVAL_S,
+    ) -> SustainedPlan:
+        """`throttle_min_s` and `duration_s` are full-scale seconds, compressed like the rest.
+
+        Windows are whole seconds (fio's status interval is), at least one; warm-up, baseline
+        and the throttling time never shrink below one, two and two windows, so one odd window
+        is never a baseline or an episode.
+        """
+        window_s = max(MINIMUM_WINDOW_S, round(WINDOW_S * time_scale))
+        return cls(
+            time_scale=time_scale,
+            duration_s=scaled_seconds(duration_s, time_scale),
+            window_s=window_s,
+            status_interval_s=max(1, min(status_interval_s, window_s)),
+            throttle=ThrottleSettings(
+                warmup_s=max(window_s, WARMUP_S * time_scale),
+                baseline_s=max(2 * window_s, BASELINE_S * time_scale),
+                drop_fraction=drop_fraction,
+                min_duration_s=max(2 * window_s, throttle_min_s * time_scale),
+            ),
+            read_file_bytes=scaled_bytes(SUSTAINED_READ_FILE_BYTES, time_scale),
+            write_file_bytes=scaled_bytes(SUSTAINED_WRITE_FILE_BYTES, time_scale),
+        )
+
+    def file_bytes(self, direction: Direction) -> int:
+        return self.read_file_bytes if direction == "read" else self.write_file_bytes
+
+
+def sustained_job(
+    directory: Path, file_name: str, direction: Direction, size_bytes: int, duration_s: float
+) -> FioJobFile:
+    """Large blocks at full queue depth for a fixed time, looping over one file."""
+    return FioJobFile(
+        directory=directory,
+        jobs=(
+            FioJob(
+                name=f"sustained-{direction}",
+                filename=file_name,
+                rw=direction,
+                block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
+                size_bytes=size_bytes,
+                iodepth=SEQUENTIAL_IODEPTH,
+                runtime_ms=round(duration_s * 1000),
+                end_fsync=direction == "write",
+            ),
+        ),
+    )
+
+
+def progress_point(status: FioResult, direction: Direction) -> tuple[float, int]:
+    """(seconds into the job, bytes moved) of one status document, all its jobs summed.
+
+    fio's per-direction runtime is sampled with the byte count, so it is the right clock for
+    deltas; the document's wall-clock timestamp is not.
+    """
+    stats = [getattr(job, direction) for job in status.jobs]
+    elapsed_ms = max((direction_stats.runtime_ms for direction_stats in stats), default=0)
+    return elapsed_ms / 1000, sum(direction_stats.io_bytes for direction_stats in stats)
+
+
+@dataclass(frozen=True)
+class SustainedProgress:
+    """What a live progress line shows, after each status document."""
+
+    direction: Direction
+    elapsed_s: float
+    planned_s: float
+    io_bytes: int
+    mb_s_now: float
+    """Throughput since the previous status document."""
+    window: ThroughputWindow | None
+    """The window this document closed, if it closed one."""
+    windows: int
+
+    @property
+    def remaining_s(self) -> float:
+        return max(0.0, self.planned_s - self.elapsed_s)
+
+
+class WindowBuilder:
+    """Turns cumulative status documents into contiguous throughput windows.
+
+    A window closes at the first document at least a window (less half a status interval, for
+    timer jitter) after it opened, so each window is a whole number of status intervals.
+    Holds only the windows (720 for two hours of 10 s windows), not the documents.
+    """
+
+    def __init__(self, direction: Direction, window_s: float, status_interval_s: float) -> None:
+        self.direction: Direction = direction
+        self.window_s = window_s
+        self._close_after_s = max(window_s - status_interval_s / 2, window_s / 2)
+        self._opened: tuple[float, int] = (0.0, 0)
+        self._last: tuple[float, int] = (0.0, 0)
+        self._mb_s_now = 0.0
+        self.windows: list[ThroughputWindow] = []
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._last[0]
+
+    @property
+    def io_bytes(self) -> int:
+        return self._last[1]
+
+    def add(self, status: FioResult) -> ThroughputWindow | None:
+        """Take one document; returns the window it closed, if any."""
+        elapsed_s, io_bytes = progress_point(status, self.direction)
+        last_s, last_bytes = self._last
+        if elapsed_s <= last_s or io_bytes < last_bytes:
+            return None  # nothing new (or fio's final report repeating the last status)
+        self._mb_s_now = (io_bytes - last_bytes) / (elapsed_s - last_s) / BYTES_PER_MB
+        self._last = (elapsed_s, io_bytes)
+        opened_s, opened_bytes = self._opened
+        if elapsed_s - opened_s < self._close_after_s:
+            return None
+        window = ThroughputWindow.between(opened_s, elapsed_s, io_bytes - opened_bytes)
+        self.windows.append(window)
+        self._opened = self._last
+        return window
+
+    def finish(self) -> ThroughputWindow | None:
+        """Close the last, partial window if it is long enough to mean something."""
+        opened_s, opened_bytes = self._opened
+        last_s, last_bytes = self._last
+        if last_s - opened_s < TAIL_WINDOW_FRACTION * self.window_s:
+            return None
+        window = ThroughputWindow.between(opened_s, last_s, last_bytes - opened_bytes)
+        self.windows.append(window)
+        self._opened = self._last
+        return window
+
+    def progress(self, planned_s: float, window: ThroughputWindow | None) -> SustainedProgress:
+        return SustainedProgress(
+            direction=self.direction,
+            elapsed_s=self.elapsed_s,
+            planned_s=planned_s,
+            io_bytes=self.io_bytes,
+            mb_s_now=self._mb_s_now,
+            window=window,
+            windows=len(self.windows),
+        )
+
+
+class SustainedResult(BaseModel):
+    """One sustained read or write: totals, windows and the throttling verdict."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    direction: Direction
+    io_bytes: int
+    runtime_s: float
+    """fio's own runtime for the job, the denominator of the overall rate."""
+    planned_s: float
+    block_size_bytes: int
+    iodepth: int
+    window_s: float
+    status_interval_s: int
+    windows: tuple[ThroughputWindow, ...]
+    throttle: ThrottleAnalysis
+    interrupted: bool = False
+
+    @property
+    def mb_s(self) -> float:
+        return self.io_bytes / self.runtime_s / BYTES_PER_MB if self.runtime_s > 0 else 0.0
+
+    @property
+    def lowest_window(self) -> ThroughputWindow | None:
+        """The slowest window after the warm-up: what the show would have had at worst."""
+        return lowest_window(self.windows, self.throttle.settings.warmup_s)
+
+    @property
+    def ran_full_time(self) -> bool:
+        return self.runtime_s >= MINIMUM_RUNTIME_FRACTION * self.planned_s
+
+    def early_stop_message(self) -> str:
+        return (
+            f"the sustained {self.direction} ran {self.runtime_s:.1f} s of the planned "
+            f"{self.planned_s:.1f} s: fio stopped early, the figures are not a measurement"
+        )
+
+    def metadata(self) -> dict[str, JsonValue]:
+        prefix = self.direction
+        lowest = self.lowest_window
+        return {
+            f"{prefix}_mb_s": round(self.mb_s, 3),
+            f"{prefix}_bytes": self.io_bytes,
+            f"{prefix}_duration_s": round(self.runtime_s, 3),
+            "planned_duration_s": round(self.planned_s, 3),
+            "block_size_bytes": self.block_size_bytes,
+            "iodepth": self.iodepth,
+            "window_s": self.window_s,
+            "lowest_window_mb_s": None if lowest is None else round(lowest.mb_s, 3),
+            "lowest_window_start_s": None if lowest is None else round(lowest.start_s, 3),
+            **self.throttle.metadata(),
+            "interrupted": self.interrupted,
+            "windows": [window.metadata() for window in self.windows],
+        }
+
+
+class SustainedInterruptedError(FioInterruptedError):
+    """Ctrl-C or SIGTERM during a sustained run; `measured` holds the windows until then."""
+
+    def __init__(self, partial: FioRun | None, signal_name: str, measured: SustainedResult) -> None:
+        super().__init__(partial, signal_name)
+        self.measured = measured
+
+
+ProgressCallback = Callable[[SustainedProgress], None]
+
+
+def measure_sustained(
+    runner: FioRunner,
+    directory: Path,
+    file_name: str,
+    direction: Direction,
+    plan: SustainedPlan,
+    *,
+    on_progress: ProgressCallback | None = None,
+    size_bytes: int | None = None,
+    hang_timeout_s: float | None = None,
+) -> SustainedResult:
+    """Run the sustained job, building windows from fio's status documents as they arrive.
+
+    A read needs `file_name` laid out first (bandwidth.lay_out); a write creates it. Raises
+    FioHangError when fio stops moving data, SustainedInterruptedError (with what was measured)
+    on Ctrl-C or SIGTERM.
+    """
+    file_bytes = plan.file_bytes(direction) if size_bytes is None else size_bytes
+    job_file = sustained_job(directory, file_name, direction, file_bytes, plan.duration_s)
+    builder = WindowBuilder(direction, plan.window_s, plan.status_interval_s)
+
+    def on_status(status: FioResult) -> None:
+        window = builder.add(status)
+        if on_progress is not None:
+            on_progress(builder.progress(plan.duration_s, window))
+
+    try:
+        run = runner.run(
+            job_file,
+            label=f"sustained-{direction}",
+            status_interval_s=plan.status_interval_s,
+            on_status=on_status,
+            hang_timeout_s=hang_timeout_s,
+        )
+    except FioInterruptedError as interruption:
+        if interruption.partial is not None:
+            builder.add(interruption.partial.result)
+        builder.finish()
+        measured = _result(plan, direction, builder, None, interrupted=True)
+        raise SustainedInterruptedError(
+            interruption.partial, interruption.signal_name, measured
+        ) from None
+    builder.finish()
+    return _result(plan, direction, builder, run.result, interrupted=False)
+
+
+def _result(
+    plan: SustainedPlan,
+    direction: Direction,
+    builder: WindowBuilder,
+    final: FioResult | None,
+    *,
+    interrupted: bool,
+) -> SustainedResult:
+    runtime_s, io_bytes = (
+        progress_point(final, direction)
+        if final is not None
+        else (builder.elapsed_s, builder.io_bytes)
+    )
+    return SustainedResult(
+        direction=direction,
+        io_bytes=io_bytes,
+        runtime_s=runtime_s,
+        planned_s=plan.duration_s,
+        block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
+        iodepth=SEQUENTIAL_IODEPTH,
+        window_s=plan.window_s,
+        status_interval_s=plan.status_interval_s,
+        windows=tuple(builder.windows),
+        throttle=detect_throttling(builder.windows, plan.throttle),
+        interrupted=interrupted,
+    )
