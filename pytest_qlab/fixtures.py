@@ -15,9 +15,18 @@ from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
 from pytest_qlab.session import MetadataValue, QlabSession
 from pytest_qlab.setup_check import SetupCheck
+from pytest_qlab.show_pattern import ShowPatternPlan
+from pytest_qlab.show_pattern_check import ShowPatternCheck
 from pytest_qlab.signals import interruption_name
 from pytest_qlab.verdict import Rating, Requirement
-from pytest_qlab.volume import ScratchSpace, TargetVolume, VolumeError, check_free_space, new_run_id
+from pytest_qlab.volume import (
+    ScratchSpace,
+    TargetVolume,
+    VolumeError,
+    check_free_space,
+    free_space,
+    new_run_id,
+)
 from pytest_qlab.workloads import SetupCheckPlan
 
 SUITE_FLAG = "QLAB_SUITES"
@@ -104,6 +113,30 @@ def qlab_setup_check(
     """The setup check's measurements on this volume, each taken once."""
     record = qlab_session.volumes[str(qlab_volume.path)]
     return SetupCheck(qlab_runner, qlab_scratch, qlab_setup_plan, qlab_session.profile, record)
+
+
+@pytest.fixture(scope="session")
+def qlab_show_pattern(
+    qlab_runner: FioRunner,
+    qlab_scratch: ScratchSpace,
+    qlab_session: QlabSession,
+    qlab_volume: TargetVolume,
+) -> ShowPatternCheck:
+    """The show pattern on this volume: stream files sized from the free space at its start."""
+    record = qlab_session.volumes[str(qlab_volume.path)]
+    plan = ShowPatternPlan.for_profile(
+        qlab_session.profile,
+        qlab_session.options.time_scale,
+        free_space(qlab_volume.path).free_bytes,
+    )
+    return ShowPatternCheck(qlab_runner, qlab_scratch, plan, qlab_session.profile, record)
+
+
+@pytest.fixture
+def qlab_phase(request: pytest.FixtureRequest) -> str:
+    """The show-pattern phase of this item; parametrized over the profile's phases, in order."""
+    name: str = request.param
+    return name
 
 
 @pytest.fixture

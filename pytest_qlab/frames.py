@@ -70,6 +70,17 @@ class FrameStats:
     bytes_read: int = 0
     _latency_histogram: Counter[int] = field(default_factory=Counter, repr=False)
     _max_latency_ns: int = field(default=0, repr=False)
+    peak_windows_ms: tuple[tuple[float, float], ...] = ()
+    """Stretches of the run under peak load (crossfades), as (start, end) in ms."""
+    late_frames_in_peaks: int = 0
+    """Late frames whose deadline fell inside a peak window, or that belong to a run of late
+    frames which began inside one (the backlog a crossfade leaves takes a while to drain)."""
+    _late_run_from_peak: bool = field(default=False, repr=False)
+
+    @property
+    def dropped_frames_outside_peaks(self) -> int:
+        """Drops normal playback alone caused; frames that never arrived count here."""
+        return self.dropped_frames - self.late_frames_in_peaks
 
     @property
     def missing_frames(self) -> int:
@@ -115,8 +126,15 @@ class FrameStats:
         self._max_latency_ns = max(self._max_latency_ns, completion.latency_ns)
         deadline_ms = (frame_index + self.buffer_frames) * self.frame_interval_ms
         lateness_ms = completion.time_ms - deadline_ms
-        if lateness_ms > 0:
+        if lateness_ms <= 0:
+            self._late_run_from_peak = False
+        else:
             self.late_frames += 1
+            in_peak = self._late_run_from_peak or any(
+                start <= deadline_ms <= end for start, end in self.peak_windows_ms
+            )
+            self.late_frames_in_peaks += in_peak
+            self._late_run_from_peak = in_peak
             self.worst_lateness_ms = max(self.worst_lateness_ms, lateness_ms)
             if self.first_late_frame is None or frame_index < self.first_late_frame:
                 self.first_late_frame = frame_index
@@ -162,11 +180,16 @@ def analyse(
     frame_bytes: int,
     file_bytes: int,
     run_ms: float,
+    base_offset_bytes: int = 0,
+    peak_windows_ms: tuple[tuple[float, float], ...] = (),
 ) -> FrameStats:
-    """`run_ms` is how long the stream ran (fio's job runtime): it decides which frames were due."""
+    """`run_ms` is how long the stream ran (fio's job runtime): it decides which frames were due.
+    `file_bytes` is the region read, starting at `base_offset_bytes` in the file."""
     due = max(0, math.ceil(run_ms / 1000 * fps) - buffer_frames)  # deadlines before the end
-    stats = FrameStats(fps=fps, buffer_frames=buffer_frames, due_frames=due)
+    stats = FrameStats(
+        fps=fps, buffer_frames=buffer_frames, due_frames=due, peak_windows_ms=peak_windows_ms
+    )
     indexer = FrameIndexer(frame_bytes, file_bytes)
     for completion in completions:
-        stats.add(indexer.index(completion.offset_bytes), completion)
+        stats.add(indexer.index(completion.offset_bytes - base_offset_bytes), completion)
     return stats

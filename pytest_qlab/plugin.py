@@ -23,6 +23,7 @@ from pytest_qlab.fixtures import (
     qlab_advisories,
     qlab_gate,
     qlab_measure,
+    qlab_phase,
     qlab_record,
     qlab_requirement,
     qlab_runner,
@@ -30,6 +31,7 @@ from pytest_qlab.fixtures import (
     qlab_session,
     qlab_setup_check,
     qlab_setup_plan,
+    qlab_show_pattern,
     qlab_volume,
     session_of,
 )
@@ -63,12 +65,16 @@ from pytest_qlab.volume import (
 from pytest_qlab.workloads import SetupCheckPlan
 
 REPORT_PATHS_KEY = pytest.StashKey[list[Path]]()
+LONG_RUNS_LEFT_OUT_KEY = pytest.StashKey[int]()
+LONG_MARKERS = ("show_pattern", "sustained")
+"""Modes that take hours: run only when chosen with -m or by naming their file."""
 
 # The fixtures are defined in pytest_qlab.fixtures; naming them here registers them.
 __all__ = [
     "qlab_advisories",
     "qlab_gate",
     "qlab_measure",
+    "qlab_phase",
     "qlab_record",
     "qlab_requirement",
     "qlab_runner",
@@ -76,6 +82,7 @@ __all__ = [
     "qlab_session",
     "qlab_setup_check",
     "qlab_setup_plan",
+    "qlab_show_pattern",
     "qlab_volume",
 ]
 
@@ -300,12 +307,42 @@ def _describe_run(metadata: dict[str, Any], session: QlabSession) -> None:
     )
 
 
+def _named_files(config: pytest.Config) -> set[Path]:
+    base = config.invocation_params.dir
+    return {(base / arg.split("::")[0]).resolve() for arg in config.args}
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """`pytest suites/` is the 30-second setup check; the show pattern (2.5 h) and the max
+    sustained run (2 h) join only when asked for, so nobody starts a 5-hour run by accident."""
+    if session_of(config) is None or config.option.markexpr:
+        return
+    named = _named_files(config)
+    keep: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        long_run = any(item.get_closest_marker(marker) for marker in LONG_MARKERS)
+        (left_out if long_run and item.path.resolve() not in named else keep).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
+    config.stash[LONG_RUNS_LEFT_OUT_KEY] = len(left_out)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     session = session_of(metafunc.config)
-    if session is None or "qlab_volume" not in metafunc.fixturenames:
+    if session is None:
         return
-    ids = [target.name for target in session.targets]
-    metafunc.parametrize("qlab_volume", session.targets, indirect=True, scope="session", ids=ids)
+    if "qlab_volume" in metafunc.fixturenames:
+        ids = [target.name for target in session.targets]
+        metafunc.parametrize(
+            "qlab_volume", session.targets, indirect=True, scope="session", ids=ids
+        )
+    if "qlab_phase" in metafunc.fixturenames:
+        names = [phase.name for phase in session.profile.show_phases]
+        metafunc.parametrize("qlab_phase", names, indirect=True, ids=names)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -387,6 +424,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if session is None:
         return
     terminalreporter.section("pytest-qlab verdict", bold=True)
+    if config.stash.get(LONG_RUNS_LEFT_OUT_KEY, 0):
+        terminalreporter.line(
+            "setup check only: the show pattern (2.5 h) and max sustained (2 h) runs join with "
+            '-m "setup_check or show_pattern" / -m "setup_check or sustained" '
+            "(or name their file)"
+        )
     if session.options.rehearsal:
         terminalreporter.line(rehearsal_notice(session.options.time_scale), yellow=True, bold=True)
     if config.option.collectonly:

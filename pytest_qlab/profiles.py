@@ -216,6 +216,42 @@ class CrossfadeSpec(BaseModel):
     """An explicit crossfade requirement (e.g. a specified figure with a safety buffer)."""
 
 
+MAX_PHASE_S = 6 * 3600
+MAX_CROSSFADES_PER_PHASE = 64
+"""Each crossfade is its own fio jobs (one per incoming stream); this bounds their number."""
+FINALE_CROSSFADE_EVERY_S = 30.0
+
+
+class PhaseSpec(BaseModel):
+    """One part of the show pattern: what plays, for how long, how often it crossfades."""
+
+    model_config = _STRICT
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    """Lower case, digits and dashes: it names the test item ("act-1")."""
+    duration_s: float = Field(gt=0, le=MAX_PHASE_S)
+    streams: tuple[StreamSpec, ...] | None = Field(default=None, min_length=1, max_length=32)
+    """What plays throughout; default: the profile's normal set."""
+    crossfade_every_s: float | None = Field(default=None, gt=0, le=86_400)
+    """A crossfade starts every this many seconds; default: no crossfades."""
+    crossfade_streams: tuple[StreamSpec, ...] | None = Field(
+        default=None, min_length=1, max_length=32
+    )
+    """The incoming cue set of a crossfade; default: a second copy of this phase's streams."""
+
+    @model_validator(mode="after")
+    def _bounded_crossfades(self) -> Self:
+        if self.crossfade_every_s is not None:
+            count = self.duration_s // self.crossfade_every_s
+            if count > MAX_CROSSFADES_PER_PHASE:
+                raise ValueError(
+                    f"phase {self.name!r} would crossfade {count:.0f} times; at most "
+                    f"{MAX_CROSSFADES_PER_PHASE} per phase: raise crossfade_every_s or split "
+                    "the phase"
+                )
+        return self
+
+
 class ShowProfile(BaseModel):
     model_config = _STRICT
 
@@ -224,6 +260,37 @@ class ShowProfile(BaseModel):
     crossfade: CrossfadeSpec = Field(default_factory=CrossfadeSpec)
     headroom: float = Field(default=1.0, ge=1.0, le=10.0)
     player_buffer_frames: int = Field(default=3, ge=0, le=120)
+    phases: tuple[PhaseSpec, ...] | None = Field(default=None, min_length=1, max_length=24)
+    """The show pattern's phases; default: `default_phases` (2.5 h)."""
+
+    @model_validator(mode="after")
+    def _unique_phase_names(self) -> Self:
+        names = [phase.name for phase in self.phases or ()]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"phase names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def show_phases(self) -> tuple[PhaseSpec, ...]:
+        return self.phases if self.phases is not None else self.default_phases()
+
+    def default_phases(self) -> tuple[PhaseSpec, ...]:
+        """A 2.5 h show: house-open loop (15 min, one light stream), act 1 (55 min, normal
+        set, a crossfade every `crossfade.every_s`), intermission (20 min, light), act 2
+        (50 min, like act 1), finale (10 min, a crossfade every 30 s)."""
+        lightest = min(self.streams, key=lambda stream: stream.mb_s_each)
+        light = (lightest.model_copy(update={"count": 1}),)
+        every_s = self.crossfade.every_s
+        return (
+            PhaseSpec(name="house-open", duration_s=15 * 60, streams=light),
+            PhaseSpec(name="act-1", duration_s=55 * 60, crossfade_every_s=every_s),
+            PhaseSpec(name="intermission", duration_s=20 * 60, streams=light),
+            PhaseSpec(name="act-2", duration_s=50 * 60, crossfade_every_s=every_s),
+            PhaseSpec(
+                name="finale", duration_s=10 * 60, crossfade_every_s=FINALE_CROSSFADE_EVERY_S
+            ),
+        )
 
     @property
     def crossfade_streams(self) -> tuple[StreamSpec, ...]:

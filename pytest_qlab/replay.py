@@ -23,17 +23,39 @@ because macOS allows only 16 AIO requests per process and 90 system-wide."""
 
 @dataclass(frozen=True)
 class ReplayStream:
-    """One playing stream: its spec and the pre-written file it reads."""
+    """One playing stream: its spec and the pre-written file it reads; by default for the whole
+    replay from the file's start, or (a crossfade's incoming cue) from `start_s` for `play_s`."""
 
     label: str
     spec: StreamSpec
     file_name: str
     file_bytes: int
+    start_s: float = 0.0
+    play_s: float | None = None
+    """None: until the replay ends."""
+    offset_bytes: int = 0
+    """Where in its file the stream starts reading; a multiple of the frame size."""
+    peak_windows_ms: tuple[tuple[float, float], ...] = ()
+    """Stretches of this stream's playback under peak load, told apart in its drops."""
 
     @property
     def replay_bytes(self) -> int:
-        """The part of the file the replay loops over: whole frames only."""
-        return self.file_bytes - self.file_bytes % self.spec.frame_bytes
+        """The part of the file the replay loops over, from `offset_bytes`: whole frames only."""
+        available = self.file_bytes - self.offset_bytes
+        return available - available % self.spec.frame_bytes
+
+
+def instance_labels(instances: Sequence[StreamSpec]) -> list[str]:
+    """One label per playing instance: "HD #1", "HD #2" where a kind plays more than once."""
+    totals = {
+        spec.label: sum(other.label == spec.label for other in instances) for spec in instances
+    }
+    seen: dict[str, int] = {}
+    labels = []
+    for spec in instances:
+        seen[spec.label] = seen.get(spec.label, 0) + 1
+        labels.append(f"{spec.label} #{seen[spec.label]}" if totals[spec.label] > 1 else spec.label)
+    return labels
 
 
 def expand(
@@ -43,14 +65,12 @@ def expand(
     instances = [spec for spec in specs for _ in range(spec.count)]
     if len(instances) > len(file_names):
         raise ValueError(f"{len(instances)} streams need as many files, got {len(file_names)}")
-    totals = {spec.label: sum(other.label == spec.label for other in instances) for spec in specs}
-    seen: dict[str, int] = {}
-    streams = []
-    for spec, file_name in zip(instances, file_names, strict=False):
-        seen[spec.label] = seen.get(spec.label, 0) + 1
-        label = f"{spec.label} #{seen[spec.label]}" if totals[spec.label] > 1 else spec.label
-        streams.append(ReplayStream(label, spec, file_name, file_bytes))
-    return streams
+    return [
+        ReplayStream(label, spec, file_name, file_bytes)
+        for label, spec, file_name in zip(
+            instance_labels(instances), instances, file_names, strict=False
+        )
+    ]
 
 
 def stream_count(specs: Sequence[StreamSpec]) -> int:
@@ -144,8 +164,10 @@ def replay_job_file(
                 block_size_bytes=stream.spec.frame_bytes,
                 size_bytes=stream.replay_bytes,
                 iodepth=REPLAY_IODEPTH,
-                runtime_ms=round(duration_s * 1000),
+                runtime_ms=round((stream.play_s or duration_s) * 1000),
                 rate_bytes_s=stream.spec.rate_bytes_s,
+                start_delay_ms=round(stream.start_s * 1000),
+                offset_bytes=stream.offset_bytes,
                 lat_log_prefix=str(log_dir / f"stream-{index:02d}"),
             )
             for index, stream in enumerate(streams, start=1)
@@ -181,6 +203,8 @@ def replay(
                 frame_bytes=stream.spec.frame_bytes,
                 file_bytes=stream.replay_bytes,
                 run_ms=run.result.job(name).read.runtime_ms,
+                base_offset_bytes=stream.offset_bytes,
+                peak_windows_ms=stream.peak_windows_ms,
             )
             results.append(StreamResult(stream, frames))
     finally:

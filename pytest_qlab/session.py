@@ -37,6 +37,8 @@ class VolumeRecord:
     verified_streams: dict[CellKey, int] = field(default_factory=dict)
     """Matrix cells proven by a replay: (codec, raster, nominal fps) -> streams played cleanly."""
     capacity_summary: str | None = None
+    findings: dict[str, list[str]] = field(default_factory=dict)
+    """Failures the long suites found, keyed by the requirement they break."""
     leftovers: LeftoverCleanup | None = None
     """What the start of the run cleaned from the scratch root (crashed runs' folders, reclaimed
     bytes, a stale lock) and left alone."""
@@ -44,6 +46,9 @@ class VolumeRecord:
     """Probed once at the start of the run, before anything is written."""
     advisories: list[Advisory] = field(default_factory=list)
     """Pre-show advisories, when the setup check ran them."""
+
+    def add_finding(self, requirement_key: str, sentence: str) -> None:
+        self.findings.setdefault(requirement_key, []).append(sentence)
 
     @property
     def failed_advisories(self) -> list[Advisory]:
@@ -66,6 +71,8 @@ class VolumeRecord:
             dropped_frames=dropped,
             max_streams=None if max_streams is None else int(max_streams),
             max_streams_needed=None if needed is None else int(needed),
+            sustained_read_mb_s=self._number("sustained_read_lowest_mb_s"),
+            findings={key: tuple(found) for key, found in self.findings.items()},
         )
 
 

@@ -84,6 +84,11 @@ class Evidence:
     """Capacity search result for the heaviest stream; optional evidence."""
     max_streams_needed: int | None = None
     """How many of the heaviest stream the normal set plays at once."""
+    sustained_read_mb_s: float | None = None
+    """The lowest throughput window of the max-sustained read, when it ran."""
+    findings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Failures the long suites found (show-pattern drops, throttling), keyed by the
+    requirement they break; each is a sentence for the verdict."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,15 @@ def _judge(requirement: Requirement, evidence: Evidence) -> tuple[bool, list[str
         reasons.append(f"{replay} dropped {dropped} frames ({requirement.level.label} needs none)")
     else:
         reasons.append(f"{replay}: no dropped frame")
+    sustained_met = True
+    if evidence.sustained_read_mb_s is not None:
+        check = BandwidthCheck(
+            "sustained read (lowest window)", requirement, evidence.sustained_read_mb_s
+        )
+        reasons.append(check.message())
+        sustained_met = check.met
+    findings = evidence.findings.get(requirement.key, ())
+    reasons += findings
     capacity_met = True
     needed, found = evidence.max_streams_needed, evidence.max_streams
     if requirement.key == "normal_playback" and needed is not None and found is not None:
@@ -117,7 +131,8 @@ def _judge(requirement: Requirement, evidence: Evidence) -> tuple[bool, list[str
             reasons.append(
                 f"plays only {found} of the heaviest stream without drops; the show plays {needed}"
             )
-    return read_met and dropped == 0 and capacity_met, reasons
+    met = read_met and dropped == 0 and capacity_met and sustained_met and not findings
+    return met, reasons
 
 
 def rate(evidence: Evidence, requirements: tuple[Requirement, ...]) -> RatingDecision:

@@ -54,6 +54,10 @@ class FioJob(BaseModel):
     end_fsync: bool = False
     stonewall: bool = False
     """Start only after the jobs before it have finished."""
+    start_delay_ms: int = Field(default=0, ge=0)
+    """Start this long after the run starts: a crossfade's incoming cue set."""
+    offset_bytes: int = Field(default=0, ge=0)
+    """Read from here on, so repeated crossfades do not re-read what the last one read."""
     lat_log_prefix: str | None = None
     """Absolute path prefix of the per-I/O latency log (<prefix>_lat.<n>.log)."""
 
@@ -88,6 +92,10 @@ class FioJob(BaseModel):
             lines += ["time_based=1", f"runtime={self.runtime_ms}ms"]
         if self.rate_bytes_s is not None:
             lines.append(f"rate={self.rate_bytes_s}")
+        if self.start_delay_ms:
+            lines.append(f"startdelay={self.start_delay_ms}ms")
+        if self.offset_bytes:
+            lines.append(f"offset={self.offset_bytes}")
         if self.end_fsync:
             lines.append("end_fsync=1")
         if self.stonewall:

@@ -1,0 +1,343 @@
+"""The show pattern: the profile's phases played back to back as a real show would, crossfades
+included, with every frame of every stream judged against its deadline.
+
+Each phase is one fio run: the phase's streams play throughout, and each crossfade adds the
+incoming cue set as jobs that start at the crossfade's time and play for its duration. Stream
+files hold about a minute of playback each (within a share of the free space), so a stream does
+not re-read data the drive has just cached.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import JsonValue
+
+from pytest_qlab.frames import MINIMUM_FRAMES_PER_PASS
+from pytest_qlab.profiles import PhaseSpec, ShowProfile, StreamSpec
+from pytest_qlab.replay import (
+    ReplayResult,
+    ReplayStream,
+    StreamResult,
+    instance_labels,
+    stream_count,
+)
+from pytest_qlab.units import BYTES_PER_MB, format_bytes
+from pytest_qlab.workloads import (
+    MINIMUM_FILE_BYTES,
+    MINIMUM_MEASUREMENT_S,
+    SEQUENTIAL_BLOCK_BYTES,
+    scaled_seconds,
+)
+
+STREAM_SPAN_S = 60.0
+"""Seconds of playback a stream file holds at full scale: no re-read within a minute."""
+FREE_SPACE_SHARE = 0.25
+"""The most of the volume's free space the show pattern's files may take."""
+ACHIEVED_BANDWIDTH_FRACTION = 0.95
+"""A phase must read at least this share of what its schedule asks; fio's rate limiter keeps
+a healthy drive within about 1 %, a drive that cannot keep up falls well below."""
+
+
+CROSSFADE_RECOVERY_S = 1.0
+"""After a crossfade ends the drive still drains its queue: a frame of the continuous streams
+due this long after it counts as a crossfade drop, not a normal-playback drop."""
+
+
+def show_stream_file_name(index: int) -> str:
+    return f"show-stream-{index:02d}.bin"
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """One phase at the run's time scale."""
+
+    phase: PhaseSpec
+    duration_s: float
+    streams: tuple[StreamSpec, ...]
+    crossfade_streams: tuple[StreamSpec, ...]
+    """The incoming cue set each crossfade adds; empty when the phase has no crossfades."""
+    crossfade_starts_s: tuple[float, ...]
+    crossfade_duration_s: float
+
+    @property
+    def name(self) -> str:
+        return self.phase.name
+
+    @property
+    def files_needed(self) -> int:
+        """Continuous streams, then one file per incoming stream (crossfades reuse them)."""
+        extra = stream_count(self.crossfade_streams) if self.crossfade_starts_s else 0
+        return stream_count(self.streams) + extra
+
+    @property
+    def scheduled_bytes(self) -> float:
+        continuous = sum(s.rate_bytes_s * s.count for s in self.streams) * self.duration_s
+        incoming = sum(s.rate_bytes_s * s.count for s in self.crossfade_streams)
+        return continuous + incoming * self.crossfade_duration_s * len(self.crossfade_starts_s)
+
+    @property
+    def scheduled_mb_s(self) -> float:
+        """Average read rate the phase asks for, crossfades included."""
+        return self.scheduled_bytes / self.duration_s / BYTES_PER_MB
+
+    @property
+    def peak_mb_s(self) -> float:
+        peak = sum(s.rate_bytes_s * s.count for s in self.streams)
+        if self.crossfade_starts_s:
+            peak += sum(s.rate_bytes_s * s.count for s in self.crossfade_streams)
+        return peak / BYTES_PER_MB
+
+    def describe(self) -> str:
+        playing = " + ".join(f"{s.count} x {s.label}" for s in self.streams)
+        text = f"{self.name}: {self.duration_s:g} s of {playing}"
+        if self.crossfade_starts_s:
+            count = len(self.crossfade_starts_s)
+            text += (
+                f", {count} crossfade{'s' if count > 1 else ''} of "
+                f"{self.crossfade_duration_s:g} s (peak {self.peak_mb_s:.0f} MB/s)"
+            )
+        return text
+
+    def stream_rates(self) -> list[int]:
+        """Bytes/s of the stream reading each file, in file order."""
+        continuous = [s.rate_bytes_s for s in self.streams for _ in range(s.count)]
+        if not self.crossfade_starts_s:
+            return continuous
+        return continuous + [s.rate_bytes_s for s in self.crossfade_streams for _ in range(s.count)]
+
+
+def plan_phase(profile: ShowProfile, phase: PhaseSpec, time_scale: float) -> PhasePlan:
+    duration_s = scaled_seconds(phase.duration_s, time_scale)
+    streams = phase.streams or profile.streams
+    starts: tuple[float, ...] = ()
+    crossfade_s = scaled_seconds(profile.crossfade.duration_s, time_scale)
+    if phase.crossfade_every_s is not None:
+        starts = _crossfade_starts(
+            duration_s,
+            crossfade_s,
+            phase.crossfade_every_s,
+            profile.crossfade.duration_s,
+            time_scale,
+        )
+    return PhasePlan(
+        phase=phase,
+        duration_s=duration_s,
+        streams=streams,
+        crossfade_streams=(phase.crossfade_streams or streams) if starts else (),
+        crossfade_starts_s=starts,
+        crossfade_duration_s=crossfade_s,
+    )
+
+
+def _crossfade_starts(
+    duration_s: float,
+    crossfade_s: float,
+    every_full_s: float,
+    crossfade_full_s: float,
+    time_scale: float,
+) -> tuple[float, ...]:
+    """Crossfade start times within a phase. A scaled run keeps the show's share of crossfade
+    time (a 1 s minimum crossfade every 2 s would be a far heavier show than 5 s every 30 s),
+    and a phase that has crossfades always gets at least one, in its middle."""
+    every_s = max(every_full_s * time_scale, crossfade_s * every_full_s / crossfade_full_s)
+    count = math.floor((duration_s - crossfade_s) / every_s)
+    if count >= 1:
+        return tuple(round(every_s * k, 3) for k in range(1, count + 1))
+    if duration_s >= crossfade_s + 2 * MINIMUM_MEASUREMENT_S:
+        return (round((duration_s - crossfade_s) / 2, 3),)
+    return ()
+
+
+@dataclass(frozen=True)
+class ShowPatternPlan:
+    time_scale: float
+    phases: tuple[PhasePlan, ...]
+    file_bytes: tuple[int, ...]
+    """Size of each stream file, in file order."""
+    span_s: float
+    """Seconds of playback the fastest stream finds in its file before it re-reads."""
+
+    @classmethod
+    def for_profile(
+        cls, profile: ShowProfile, time_scale: float, free_bytes: int
+    ) -> ShowPatternPlan:
+        """Files sized for `STREAM_SPAN_S` of each file's fastest stream, shrunk together when
+        they would take more than `FREE_SPACE_SHARE` of `free_bytes`."""
+        phases = tuple(plan_phase(profile, phase, time_scale) for phase in profile.show_phases)
+        files = max(phase.files_needed for phase in phases)
+        rates = [0] * files
+        frames = [0] * files
+        for phase in phases:
+            specs = _file_specs(phase)
+            for index, spec in enumerate(specs):
+                rates[index] = max(rates[index], spec.rate_bytes_s)
+                frames[index] = max(frames[index], spec.frame_bytes)
+        wanted_span_s = STREAM_SPAN_S * time_scale
+        budget = FREE_SPACE_SHARE * free_bytes
+        span_s = min(wanted_span_s, budget / sum(rates)) if sum(rates) else wanted_span_s
+        sizes = tuple(
+            _file_size(rate * span_s, frame_bytes)
+            for rate, frame_bytes in zip(rates, frames, strict=True)
+        )
+        return cls(time_scale, phases, sizes, span_s)
+
+    @property
+    def scratch_bytes(self) -> int:
+        return sum(self.file_bytes)
+
+    @property
+    def layout_files(self) -> tuple[tuple[str, int], ...]:
+        return tuple(
+            (show_stream_file_name(index), size)
+            for index, size in enumerate(self.file_bytes, start=1)
+        )
+
+    def phase(self, name: str) -> PhasePlan:
+        return next(phase for phase in self.phases if phase.name == name)
+
+    def describe_files(self) -> str:
+        return (
+            f"{len(self.file_bytes)} stream files, {format_bytes(self.scratch_bytes)}: "
+            f"{self.span_s:.1f} s of playback each before a stream re-reads"
+        )
+
+
+def _file_specs(phase: PhasePlan) -> list[StreamSpec]:
+    continuous = [s for s in phase.streams for _ in range(s.count)]
+    if not phase.crossfade_starts_s:
+        return continuous
+    return continuous + [s for s in phase.crossfade_streams for _ in range(s.count)]
+
+
+def _file_size(wanted_bytes: float, frame_bytes: int) -> int:
+    """At least the minimum file and enough whole frames to tell passes apart, in whole MiB."""
+    size = max(wanted_bytes, MINIMUM_FILE_BYTES, 8 * frame_bytes)
+    return math.ceil(size / SEQUENTIAL_BLOCK_BYTES) * SEQUENTIAL_BLOCK_BYTES
+
+
+def phase_streams(plan: PhasePlan, file_bytes: Sequence[int]) -> list[ReplayStream]:
+    """The phase's replay: continuous streams on the first files, then each crossfade's
+    incoming streams on the next files, each crossfade starting where the last one stopped."""
+    specs = _file_specs(plan)
+    continuous = stream_count(plan.streams)
+    labels = instance_labels(specs[:continuous])
+    peaks_ms = tuple(
+        (start_s * 1000, (start_s + plan.crossfade_duration_s + CROSSFADE_RECOVERY_S) * 1000)
+        for start_s in plan.crossfade_starts_s
+    )
+    streams = [
+        ReplayStream(
+            label,
+            spec,
+            show_stream_file_name(index + 1),
+            file_bytes[index],
+            peak_windows_ms=peaks_ms,
+        )
+        for index, (label, spec) in enumerate(zip(labels, specs[:continuous], strict=True))
+    ]
+    incoming = specs[continuous:]
+    incoming_labels = instance_labels(incoming)
+    for number, start_s in enumerate(plan.crossfade_starts_s, start=1):
+        for offset, (label, spec) in enumerate(zip(incoming_labels, incoming, strict=True)):
+            index = continuous + offset
+            streams.append(
+                ReplayStream(
+                    label=f"crossfade {number} at {start_s:g} s: {label}",
+                    spec=spec,
+                    file_name=show_stream_file_name(index + 1),
+                    file_bytes=file_bytes[index],
+                    start_s=start_s,
+                    play_s=plan.crossfade_duration_s,
+                    offset_bytes=_crossfade_offset(
+                        number - 1, spec, plan.crossfade_duration_s, file_bytes[index]
+                    ),
+                )
+            )
+    return streams
+
+
+def _crossfade_offset(
+    crossfade_index: int, spec: StreamSpec, duration_s: float, file_bytes: int
+) -> int:
+    """Crossfade k starts reading where crossfade k-1 stopped, wrapping so that at least the
+    minimum frames per pass remain after the offset."""
+    frames_in_file = file_bytes // spec.frame_bytes
+    starts = frames_in_file - MINIMUM_FRAMES_PER_PASS + 1
+    if starts <= 1:
+        return 0
+    frames_per_crossfade = math.ceil(duration_s * spec.fps)
+    return (crossfade_index * frames_per_crossfade) % starts * spec.frame_bytes
+
+
+def _drops(result: StreamResult, *, crossfades: bool) -> int:
+    """A continuous stream's drops split at the crossfade windows; a crossfade's incoming
+    stream drops only during crossfades."""
+    outside = result.frames.dropped_frames_outside_peaks if result.stream.start_s == 0 else 0
+    return result.dropped - outside if crossfades else outside
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    plan: PhasePlan
+    replay: ReplayResult
+
+    @property
+    def dropped(self) -> int:
+        return self.replay.dropped
+
+    @property
+    def normal_dropped(self) -> int:
+        """Drops of the continuous streams away from any crossfade: normal playback failed."""
+        return sum(_drops(result, crossfades=False) for result in self.replay.streams)
+
+    @property
+    def crossfade_dropped(self) -> int:
+        """Drops during crossfades, of any stream."""
+        return sum(_drops(result, crossfades=True) for result in self.replay.streams)
+
+    def failures(self, *, crossfades: bool) -> list[str]:
+        """Summaries of the streams that dropped frames during crossfades, or away from them."""
+        return [
+            result.summary()
+            for result in self.replay.streams
+            if _drops(result, crossfades=crossfades)
+        ]
+
+    @property
+    def achieved_mb_s(self) -> float:
+        """Everything the phase read over its duration, comparable to `scheduled_mb_s`."""
+        read_bytes = sum(stream.frames.bytes_read for stream in self.replay.streams)
+        return read_bytes / self.plan.duration_s / BYTES_PER_MB
+
+    @property
+    def bandwidth_held(self) -> bool:
+        return self.achieved_mb_s >= ACHIEVED_BANDWIDTH_FRACTION * self.plan.scheduled_mb_s
+
+    def bandwidth_message(self) -> str:
+        return (
+            f"phase {self.plan.name} read {self.achieved_mb_s:.1f} MB/s on average of the "
+            f"{self.plan.scheduled_mb_s:.1f} MB/s its streams and crossfades need "
+            f"(at least {ACHIEVED_BANDWIDTH_FRACTION:.0%} required)"
+        )
+
+    def metadata(self) -> dict[str, JsonValue]:
+        continuous = [r for r in self.replay.streams if r.stream.start_s == 0]
+        return {
+            "phase": self.plan.name,
+            "description": self.plan.describe(),
+            "duration_s": round(self.plan.duration_s, 3),
+            "scheduled_mb_s": round(self.plan.scheduled_mb_s, 3),
+            "peak_mb_s": round(self.plan.peak_mb_s, 3),
+            "achieved_mb_s": round(self.achieved_mb_s, 3),
+            "dropped_frames": self.dropped,
+            "normal_dropped_frames": self.normal_dropped,
+            "crossfades": len(self.plan.crossfade_starts_s),
+            "crossfade_dropped_frames": self.crossfade_dropped,
+            "worst_lateness_ms": round(
+                max((r.frames.worst_lateness_ms for r in self.replay.streams), default=0.0), 3
+            ),
+            "per_stream": [r.metadata() for r in continuous],
+        }
