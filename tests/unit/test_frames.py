@@ -398,3 +398,77 @@ def test_two_million_completions_are_analysed_in_bounded_memory() -> None:
     assert sum(histogram.values()) == count
     assert stats.max_latency_ms == pytest.approx(49.95)
     assert elapsed < 30, f"analysing 2,000,000 completions took {elapsed:.1f} s"
+
+
+def _late(late_ms: dict[int, int], fps: float = 30, frames: int = 90) -> list[Completion]:
+    """Frames on time except those in `late_ms`: frame -> ms past its deadline (buffer 3)."""
+    return [
+        _completion(
+            index,
+            _on_time(index + 3, fps) + late_ms[index] if index in late_ms else _on_time(index, fps),
+        )
+        for index in range(frames)
+    ]
+
+
+def _analyse_with_peaks(
+    completions: list[Completion], *windows_ms: tuple[float, float]
+) -> FrameStats:
+    return analyse(
+        completions,
+        fps=30,
+        buffer_frames=3,
+        frame_bytes=FRAME_BYTES,
+        file_bytes=10_000 * FRAME_BYTES,
+        run_ms=3000,
+        peak_windows_ms=windows_ms,
+    )
+
+
+def test_late_frames_inside_a_peak_window_are_told_apart_from_normal_drops() -> None:
+    # Frames 30-32 are due at 1100-1167 ms, inside the window; frames 70-71 well after it.
+    stats = _analyse_with_peaks(_late({30: 40, 31: 40, 32: 40, 70: 40, 71: 40}), (1000, 1500))
+
+    assert stats.late_frames == 5
+    assert stats.late_frames_in_peaks == 3
+    assert stats.dropped_frames_outside_peaks == 2 + stats.missing_frames
+
+
+def test_a_late_run_that_began_in_a_peak_counts_as_the_peaks_until_a_frame_is_on_time() -> None:
+    # A crossfade's backlog: late from frame 40 (due 1433 ms) to frame 59 (due 2067 ms), then
+    # on time, then late again at frame 70 (due 2433 ms), which is normal playback's fault.
+    backlog = {frame: 60 for frame in range(40, 60)}
+    stats = _analyse_with_peaks(_late({**backlog, 70: 10}), (1400, 1500))
+
+    assert stats.late_frames == 21
+    assert stats.late_frames_in_peaks == 20
+    assert stats.dropped_frames_outside_peaks == 1 + stats.missing_frames
+
+
+def test_without_peak_windows_every_drop_is_a_normal_drop() -> None:
+    stats = _analyse_with_peaks(_late({frame: 60 for frame in range(40, 45)}))
+
+    assert stats.late_frames == 5
+    assert stats.late_frames_in_peaks == 0
+    assert stats.dropped_frames_outside_peaks == stats.dropped_frames
+
+
+def test_a_stream_starting_at_an_offset_counts_frames_from_there() -> None:
+    base = 500 * FRAME_BYTES
+    completions = [
+        Completion(_on_time(index, 30), 2 * MS, FRAME_BYTES, base + index * FRAME_BYTES)
+        for index in range(60)
+    ]
+
+    stats = analyse(
+        completions,
+        fps=30,
+        buffer_frames=3,
+        frame_bytes=FRAME_BYTES,
+        file_bytes=1000 * FRAME_BYTES,
+        run_ms=2000,
+        base_offset_bytes=base,
+    )
+
+    assert stats.frames_read == 60
+    assert stats.dropped_frames == 0

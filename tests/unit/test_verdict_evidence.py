@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pytest_qlab.profiles import DEFAULT_PROFILE
@@ -125,3 +127,33 @@ def test_every_reason_for_a_missed_read_states_measured_required_and_shortfall()
     assert "600.0 MB/s is below the 656.0 MB/s Acceptable needs" in reasons[0]
     assert normal.derivation in reasons[0]
     assert "short by 56.0 MB/s (9 %)" in reasons[0]
+
+
+def _clean(**changes: object) -> Evidence:
+    base = Evidence(read_mb_s=5000.0, dropped_frames={"normal_playback": 0, "crossfade_peak": 0})
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_long_run_finding_breaks_the_requirement_it_names() -> None:
+    normal = "show pattern, act-2: 4 frames dropped in normal playback"
+    crossfade = "show pattern, finale: 2 frames dropped during crossfades"
+
+    assert rate(_clean(findings={"crossfade_peak": (crossfade,)}), REQUIREMENTS).rating is (
+        Rating.ACCEPTABLE
+    )
+    decision = rate(_clean(findings={"normal_playback": (normal,)}), REQUIREMENTS)
+    assert decision.rating is Rating.INSUFFICIENT
+    assert normal in decision.reasons
+
+
+@pytest.mark.parametrize(
+    ("lowest_mb_s", "expected"),
+    [(655.0, Rating.INSUFFICIENT), (700.0, Rating.ACCEPTABLE), (2100.0, Rating.EXCELLENT)],
+)
+def test_the_lowest_sustained_window_must_carry_each_level(
+    lowest_mb_s: float, expected: Rating
+) -> None:
+    decision = rate(_clean(sustained_read_mb_s=lowest_mb_s), REQUIREMENTS)
+
+    assert decision.rating is expected
+    assert any(reason.startswith("sustained read (lowest window)") for reason in decision.reasons)
