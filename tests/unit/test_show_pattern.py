@@ -86,7 +86,11 @@ def test_a_profile_defines_its_own_phases() -> None:
     ],
 )
 def test_bad_phases_are_refused_naming_the_field(phases: list[object], problem: str) -> None:
-    data = {"name": "bad", "streams": [{"mb_s": 50, "fps": 25}], "phases": phases}
+    data: dict[str, object] = {
+        "name": "bad",
+        "streams": [{"mb_s": 50, "fps": 25}],
+        "phases": phases,
+    }
 
     with pytest.raises(ProfileError, match=r"bad\.toml") as refused:
         parse_profile(data, "bad.toml")
