@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from pytest_qlab.profiles import (
     StreamSpec,
     load_profile,
     nominal_fps,
+    parse_profile,
     rate_table,
 )
 from pytest_qlab.verdict import Rating
@@ -520,3 +523,15 @@ def test_unknown_name_lists_the_builtin_profiles(tmp_path: Path) -> None:
 def test_a_directory_is_not_a_profile(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="neither a file nor a built-in profile"):
         load_profile(str(tmp_path))
+
+
+def test_the_readme_profile_example_is_a_valid_profile() -> None:
+    """Users copy it: it must load as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", readme, re.DOTALL)
+    assert example, "the README has no TOML profile example"
+
+    profile = parse_profile(tomllib.loads(example.group(1)), "README.md")
+
+    assert [phase.name for phase in profile.show_phases] == ["preset", "show"]
+    assert profile.headroom == 1.2
