@@ -1,0 +1,489 @@
+"""Prove the numbers are the drive's, not the harness's: pytest-qlab against raw fio, in one run.
+
+    python bench/bench.py --volume /Volumes/Show            # full run, about 20 minutes
+    python bench/bench.py --volume /Volumes/Show --quick    # shorter, for a first look
+
+Each comparison interleaves the two sides (A B A B ...) so drift of the machine cancels, and is
+printed as a ratio. Writes bench/results/<date>-<host>.json and .md. Everything is written in a
+scratch folder on the volume (removed at the end) and in a temp folder for fio's control files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from pytest_qlab.bandwidth import lay_out, measure_sequential
+from pytest_qlab.fio import FioBinary, FioRunner, locate_fio
+from pytest_qlab.fio.jobs import platform_engine
+from pytest_qlab.frames import analyse, read_completions
+from pytest_qlab.profiles import DEFAULT_PROFILE
+from pytest_qlab.replay import expand, replay
+from pytest_qlab.sustained import SustainedPlan, measure_sustained
+from pytest_qlab.units import BYTES_PER_MB, BYTES_PER_MIB
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = {
+    "fidelity": 0.02,
+    "ceiling": 0.95,
+    "analysis_s": 5.0,
+    "analysis_mb": 200.0,
+}
+SWEEP_BLOCKS = (256 * 1024, BYTES_PER_MIB, 4 * BYTES_PER_MIB)
+SWEEP_DEPTHS = (1, 8, 32)
+SHOW_S = 2.5 * 3600
+ANALYSIS_STREAMS = 5
+ANALYSIS_FPS = 29.97
+
+
+@dataclass
+class Bench:
+    volume: Path
+    fio: FioBinary
+    quick: bool
+    scratch: Path = field(init=False)
+    runner: FioRunner = field(init=False)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.scratch = self.volume / f".pytest-qlab-bench-{os.getpid()}"
+        self.scratch.mkdir()
+        self.runner = FioRunner(self.fio, Path(tempfile.mkdtemp(prefix="pytest-qlab-bench-")))
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        shutil.rmtree(self.runner.work_dir, ignore_errors=True)
+
+    @property
+    def measure_s(self) -> float:
+        return 3.0 if self.quick else 6.0
+
+    @property
+    def rounds(self) -> int:
+        return 2 if self.quick else 3
+
+
+def raw_fio_mb_s(
+    fio: FioBinary, directory: Path, file_name: str, rw: str, *, bs: int, depth: int, seconds: float
+) -> float:
+    """The same kind of job, given on fio's command line as a user would type it."""
+    size = (directory / file_name).stat().st_size if rw == "read" else 1024 * BYTES_PER_MIB
+    command = [
+        str(fio.path),
+        "--name=raw",
+        f"--filename={file_name}",
+        f"--rw={rw}",
+        f"--bs={bs}",
+        f"--iodepth={depth}",
+        "--direct=1",
+        f"--ioengine={platform_engine()}",
+        f"--size={size}",
+        "--time_based=1",
+        f"--runtime={seconds}s",
+        "--output-format=json",
+    ] + (["--end_fsync=1"] if rw == "write" else [])
+    completed = subprocess.run(
+        command, cwd=directory, capture_output=True, text=True, check=True, timeout=seconds + 120
+    )
+    document = json.loads(completed.stdout[completed.stdout.index("{") :])
+    return float(document["jobs"][0][rw]["bw_bytes"]) / BYTES_PER_MB
+
+
+def ratio_summary(ours: list[float], raw: list[float]) -> dict[str, Any]:
+    ours_median, raw_median = statistics.median(ours), statistics.median(raw)
+    return {
+        "pytest_qlab_mb_s": [round(value, 1) for value in ours],
+        "raw_fio_mb_s": [round(value, 1) for value in raw],
+        "ratio": round(ours_median / raw_median, 4) if raw_median else None,
+    }
+
+
+def bench_fidelity(bench: Bench) -> dict[str, Any]:
+    """Sequential read and write as the setup check reports them vs the same fio job by hand."""
+    size = (256 if bench.quick else 1024) * BYTES_PER_MIB
+    lay_out(bench.runner, bench.scratch, [("read.bin", size)])
+    found: dict[str, Any] = {}
+    for rw in ("read", "write"):
+        ours: list[float] = []
+        raw: list[float] = []
+        for _ in range(bench.rounds):
+            result = measure_sequential(
+                bench.runner, bench.scratch, f"{rw}.bin", rw, size, bench.measure_s
+            )
+            ours.append(result.mb_s)
+            raw.append(
+                raw_fio_mb_s(
+                    bench.fio,
+                    bench.scratch,
+                    f"{rw}.bin",
+                    rw,
+                    bs=BYTES_PER_MIB,
+                    depth=8,
+                    seconds=bench.measure_s,
+                )
+            )
+        found[f"sequential_{rw}"] = ratio_summary(ours, raw)
+    found["replay"] = bench_replay(bench)
+    return found
+
+
+def bench_replay(bench: Bench) -> dict[str, Any]:
+    """Each stream of the default show: achieved MB/s against the rate it asked fio for."""
+    specs = DEFAULT_PROFILE.streams
+    names = [f"stream-{index}.bin" for index in range(1, 5)]
+    stream_bytes = 256 * BYTES_PER_MIB
+    lay_out(bench.runner, bench.scratch, [(name, stream_bytes) for name in names])
+    result = replay(
+        bench.runner,
+        bench.scratch,
+        expand(specs, names, stream_bytes),
+        duration_s=2 * bench.measure_s,
+        buffer_frames=DEFAULT_PROFILE.player_buffer_frames,
+        label="bench-replay",
+    )
+    return {
+        "streams": [
+            {
+                "stream": item.stream.label,
+                "requested_mb_s": round(item.stream.spec.rate_bytes_s / BYTES_PER_MB, 3),
+                "achieved_mb_s": round(item.frames.achieved_mb_s(), 3),
+                "ratio": round(
+                    item.frames.achieved_mb_s() * BYTES_PER_MB / item.stream.spec.rate_bytes_s, 4
+                ),
+                "dropped_frames": item.dropped,
+            }
+            for item in result.streams
+        ]
+    }
+
+
+def bench_ceiling(bench: Bench) -> dict[str, Any]:
+    """The sustained suite's read against the best raw configuration of a small sweep."""
+    seconds = bench.measure_s
+    sweep = {}
+    for bs in SWEEP_BLOCKS:
+        for depth in SWEEP_DEPTHS:
+            sweep[f"bs={bs // 1024}k qd={depth}"] = raw_fio_mb_s(
+                bench.fio, bench.scratch, "read.bin", "read", bs=bs, depth=depth, seconds=seconds
+            )
+    best_name = max(sweep, key=lambda name: sweep[name])
+    plan = SustainedPlan.for_scale(1.0, duration_s=4 * seconds)
+    sustained: list[float] = []
+    best: list[float] = []
+    best_bs, best_depth = (int(part.split("=")[1].rstrip("k")) for part in best_name.split())
+    for _ in range(bench.rounds):
+        result = measure_sustained(bench.runner, bench.scratch, "read.bin", "read", plan)
+        sustained.append(result.mb_s)
+        best.append(
+            raw_fio_mb_s(
+                bench.fio,
+                bench.scratch,
+                "read.bin",
+                "read",
+                bs=best_bs * 1024,
+                depth=best_depth,
+                seconds=4 * seconds,
+            )
+        )
+    return {
+        "sweep_mb_s": {name: round(value, 1) for name, value in sweep.items()},
+        "best": best_name,
+        "sustained_vs_best": ratio_summary(sustained, best),
+    }
+
+
+def bench_overhead(bench: Bench) -> dict[str, Any]:
+    """CPU seconds and peak RSS of the pytest process itself (fio excluded), per minute of test,
+    for a short and a ten times longer scaled show pattern: memory must not grow with length."""
+    minutes = (0.5, 2.0) if bench.quick else (1.0, 10.0)
+    found = {}
+    for run_minutes in minutes:
+        scale = run_minutes * 60 / SHOW_S
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(REPO / "suites"),
+            "-m",
+            "show_pattern",
+            "--volume",
+            str(bench.scratch),
+            "--qlab-time-scale",
+            f"{scale:.6f}",
+            "--qlab-report-dir",
+            str(bench.runner.work_dir / "reports"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--qlab-profile",
+            str(light_profile(bench)),
+        ]
+        found[f"{run_minutes:g}_min"] = sample_process(command)
+    return found
+
+
+def light_profile(bench: Bench) -> Path:
+    """Two HD ProRes 422 streams: light enough for any drive, so the harness is measured."""
+    path = bench.runner.work_dir / "light.toml"
+    path.write_text(
+        'name = "bench"\n[[streams]]\ncodec = "422"\nraster = "1920x1080"\nfps = 25\ncount = 2\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def sample_process(command: list[str]) -> dict[str, Any]:
+    started = time.monotonic()
+    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_rss = 0
+    cpu_s = 0.0
+    while process.poll() is None:
+        try:
+            peak_rss = max(peak_rss, process.memory_info().rss)
+            times = process.cpu_times()
+            cpu_s = times.user + times.system
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.5)
+    wall_s = time.monotonic() - started
+    return {
+        "exit_code": process.returncode,
+        "wall_s": round(wall_s, 1),
+        "cpu_s": round(cpu_s, 2),
+        "cpu_s_per_min": round(cpu_s / (wall_s / 60), 2),
+        "peak_rss_mb": round(peak_rss / BYTES_PER_MB, 1),
+    }
+
+
+def synthetic_log(path: Path, frames: int, frame_bytes: int, fps: float) -> None:
+    """A per-I/O log of one stream playing cleanly for `frames` frames, in fio's format."""
+    rng = random.Random(1)
+    file_frames = 4096
+    with path.open("w", encoding="utf-8") as log:
+        for frame in range(frames):
+            time_ms = int(frame * 1000 / fps) + rng.randint(0, 5)
+            latency_ns = rng.randint(1_000_000, 9_000_000)
+            offset = (frame % file_frames) * frame_bytes
+            log.write(f"{time_ms}, {latency_ns}, 0, {frame_bytes}, {offset}, 0\n")
+
+
+def bench_analysis(directory: Path) -> dict[str, Any]:
+    """Analyse the logs of a 2.5 h show at 5 streams x 29.97 fps, in a fresh process so its
+    peak memory is its own."""
+    frames = math.ceil(SHOW_S * ANALYSIS_FPS)
+    frame_bytes = 2_404_352
+    logs = [directory / f"stream-{index}_lat.1.log" for index in range(ANALYSIS_STREAMS)]
+    for log in logs:
+        synthetic_log(log, frames, frame_bytes, ANALYSIS_FPS)
+    completed = subprocess.run(
+        [sys.executable, __file__, "--analyse", *map(str, logs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(completed.stdout)
+    found["log_bytes"] = sum(log.stat().st_size for log in logs)
+    found["lines"] = frames * ANALYSIS_STREAMS
+    return found
+
+
+def analyse_logs(logs: list[str]) -> None:
+    started = time.perf_counter()
+    dropped = 0
+    for log in logs:
+        stats = analyse(
+            read_completions(Path(log)),
+            fps=ANALYSIS_FPS,
+            buffer_frames=3,
+            frame_bytes=2_404_352,
+            file_bytes=4096 * 2_404_352,
+            run_ms=SHOW_S * 1000,
+        )
+        dropped += stats.dropped_frames
+    elapsed_s = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_bytes = peak_kib if sys.platform == "darwin" else peak_kib * 1024
+    print(
+        json.dumps(
+            {
+                "seconds": round(elapsed_s, 2),
+                "peak_rss_mb": round(peak_bytes / BYTES_PER_MB, 1),
+                "dropped_frames": dropped,
+            }
+        )
+    )
+
+
+def bench_time_to_verdict(bench: Bench) -> dict[str, Any]:
+    """The setup check from command start to report written, and where the time goes."""
+    scale = 0.25 if bench.quick else 1.0
+    report_dir = bench.runner.work_dir / "verdict-reports"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "suites"),
+        "--volume",
+        str(bench.scratch),
+        "--qlab-time-scale",
+        f"{scale:g}",
+        "--qlab-report-dir",
+        str(report_dir),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    started = time.monotonic()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall_s = time.monotonic() - started
+    (report_path,) = report_dir.glob("*.json")
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    tests_s = sum(
+        test.get(stage, {}).get("duration", 0.0)
+        for test in report["tests"]
+        for stage in ("setup", "call", "teardown")
+    )
+    (volume,) = report["qlab"]["volumes"]
+    layout_s = float(volume["measurements"].get("layout_duration_s", 0.0))
+    return {
+        "time_scale": scale,
+        "exit_code": completed.returncode,
+        "wall_s": round(wall_s, 1),
+        "startup_and_reporting_s": round(wall_s - tests_s, 1),
+        "layout_s": round(layout_s, 1),
+        "measurement_s": round(tests_s - layout_s, 1),
+        "rating": volume["rating"],
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    fidelity = results["fidelity"]
+    ceiling = results["ceiling"]["sustained_vs_best"]
+    analysis = results["analysis"]
+    verdict = results["time_to_verdict"]
+    overhead = results["overhead"]
+    replay_ratios = [stream["ratio"] for stream in fidelity["replay"]["streams"]]
+    rows = [
+        (
+            "sequential read, pytest-qlab / raw fio",
+            f"{fidelity['sequential_read']['ratio']:.3f}",
+            "within 2 %",
+        ),
+        (
+            "sequential write, pytest-qlab / raw fio",
+            f"{fidelity['sequential_write']['ratio']:.3f}",
+            "within 2 %",
+        ),
+        (
+            "stream replay, achieved / requested",
+            f"{min(replay_ratios):.3f} - {max(replay_ratios):.3f}",
+            "within 2 %",
+        ),
+        (
+            f"sustained read / best raw ({results['ceiling']['best']})",
+            f"{ceiling['ratio']:.3f}",
+            ">= 0.95",
+        ),
+        (
+            "analysis of a 2.5 h, 5-stream show",
+            f"{analysis['seconds']} s, {analysis['peak_rss_mb']} MB",
+            "< 5 s, < 200 MB",
+        ),
+    ]
+    rows += [
+        (
+            f"pytest process, {name.replace('_', ' ')} show pattern",
+            f"{run['cpu_s_per_min']} CPU s/min, {run['peak_rss_mb']} MB peak",
+            "flat with length",
+        )
+        for name, run in overhead.items()
+    ]
+    rows.append(
+        (
+            f"setup check to report (scale {verdict['time_scale']:g})",
+            f"{verdict['wall_s']} s: start+report {verdict['startup_and_reporting_s']}, layout "
+            f"{verdict['layout_s']}, measuring {verdict['measurement_s']}",
+            "about 30 s + layout",
+        )
+    )
+    lines = [
+        f"Machine: {results['machine']}; volume {results['volume']}; {results['fio']}",
+        "",
+        "| measure | result | target |",
+        "| --- | --- | --- |",
+        *(f"| {name} | {value} | {target} |" for name, value, target in rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Step:
+    name: str
+    run: Callable[[], dict[str, Any]]
+
+
+def steps(bench: Bench, work: Path) -> Iterator[Step]:
+    yield Step("fidelity", lambda: bench_fidelity(bench))
+    yield Step("ceiling", lambda: bench_ceiling(bench))
+    yield Step("analysis", lambda: bench_analysis(work))
+    yield Step("overhead", lambda: bench_overhead(bench))
+    yield Step("time_to_verdict", lambda: bench_time_to_verdict(bench))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--volume", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer rounds")
+    parser.add_argument("--analyse", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--only", action="append", help="run only these steps (repeatable)")
+    args = parser.parse_args()
+    if args.analyse:
+        analyse_logs(args.analyse)
+        return 0
+    bench = Bench(args.volume.resolve(), locate_fio(), args.quick)
+    results: dict[str, Any] = {
+        "machine": f"{platform.node()} {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} cores, {round(psutil.virtual_memory().total / 2**30)} GiB",
+        "volume": str(args.volume),
+        "fio": bench.fio.version_text,
+        "quick": args.quick,
+        "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    try:
+        with tempfile.TemporaryDirectory(prefix="pytest-qlab-bench-logs-") as work:
+            for step in steps(bench, Path(work)):
+                if args.only and step.name not in args.only:
+                    continue
+                print(f"bench: {step.name} ...", flush=True)
+                results[step.name] = step.run()
+    finally:
+        bench.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime('%Y%m%d')}-{platform.node()}"
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    table = markdown(results) if not args.only else json.dumps(results, indent=2)
+    (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
