@@ -51,6 +51,10 @@ POLL_INTERVAL_S = 0.25
 """How often the output file is checked for new status documents while fio runs."""
 HANG_STATUS_INTERVALS = 3
 HANG_MINIMUM_S = 30.0
+WATCH_INTERVAL_S = 10
+"""Status interval of runs whose caller asked for none: only the watchdog reads them."""
+HANG_BOUND_ENV_VAR = "_QLAB_TEST_HANG_BOUND_S"
+"""Internal, for tests only: a shorter hang bound, so a fake fio that hangs ends in seconds."""
 PR_SET_PDEATHSIG = 1
 _VERSION_PATTERN = re.compile(r"^fio-(\d+)\.(\d+)")
 
@@ -164,6 +168,20 @@ def hang_bound_s(status_interval_s: int) -> float:
     return max(HANG_STATUS_INTERVALS * status_interval_s, HANG_MINIMUM_S)
 
 
+def _watch_settings(environ: Mapping[str, str]) -> tuple[int, float | None]:
+    """Status interval and hang bound for a run whose caller gave none: every run is watched,
+    so a drive that stops answering never hangs the setup check."""
+    raw = environ.get(HANG_BOUND_ENV_VAR)
+    if not raw:
+        return WATCH_INTERVAL_S, None
+    bound_s = float(raw)
+    return max(1, min(WATCH_INTERVAL_S, int(bound_s // HANG_STATUS_INTERVALS))), bound_s
+
+
+def _discard(_document: FioResult) -> None:
+    """Intermediate documents of a run watched only for hangs are not kept."""
+
+
 class FioRunner:
     """Runs job files with one fio binary, keeping its control files (job file, JSON output,
     logs) in `work_dir`, off the volume under test."""
@@ -188,6 +206,8 @@ class FioRunner:
         `on_status` as it appears, and fio is killed when no byte moves for `hang_timeout_s`
         (default hang_bound_s). Documents given to `on_status` are not kept in the FioRun, so a
         two-hour run holds one at a time; without a callback they are kept as snapshots.
+        Without `status_interval_s` fio is still watched (WATCH_INTERVAL_S), its documents
+        dropped.
         """
         if status_interval_s is None and (on_status is not None or hang_timeout_s is not None):
             raise ValueError("on_status and hang_timeout_s need a status_interval_s")
@@ -195,6 +215,9 @@ class FioRunner:
             raise ValueError(f"fio's status interval is at least 1 s, not {status_interval_s}")
         if hang_timeout_s is not None and hang_timeout_s <= 0:
             raise ValueError(f"the hang timeout must be positive, not {hang_timeout_s}")
+        if status_interval_s is None:
+            status_interval_s, hang_timeout_s = _watch_settings(os.environ)
+            on_status = _discard
         self.work_dir.mkdir(parents=True, exist_ok=True)
         job_path = self.work_dir / f"{label}.fio"
         output_path = self.work_dir / f"{label}.json"
@@ -361,7 +384,10 @@ class _StatusFollower:
         stalled_since_s = self.progress_at - self.started
         since = "since it started" if self.moved_bytes == 0 else f"after {stalled_since_s:.0f} s"
         if killed:
-            outcome = "killed it: the drive or its connection may have stopped responding"
+            outcome = (
+                "killed it: the drive or its connection may have stopped responding; check the "
+                "drive's cable and power and run again"
+            )
         else:
             outcome = (
                 f"fio (pid {process.pid}) is stuck in the kernel and cannot be killed: the drive "
@@ -434,7 +460,10 @@ def _killed_error(exit_code: int, run: FioRun | None, console_text: str) -> FioK
     if name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"):
         cause = "fio crashed; reinstall fio or pass another with --fio"
     else:
-        cause = "something outside pytest-qlab ended it (the out-of-memory killer, a user)"
+        cause = (
+            "something outside pytest-qlab ended it (the out-of-memory killer, a user); run "
+            "again, and if it recurs look for the out-of-memory killer in the system log"
+        )
     return FioKilledError(
         f"fio was killed by {name} before it finished: {cause}",
         signal_name=name,

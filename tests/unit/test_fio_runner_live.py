@@ -190,7 +190,8 @@ def test_fio_that_writes_nothing_is_killed_within_the_bound_with_its_workers(
     assert isinstance(error, FioError)
     assert str(error) == (
         "fio moved no data for 1.0 s (since it started); killed it: the drive or its "
-        "connection may have stopped responding; fio exit code -9"
+        "connection may have stopped responding; check the drive's cable and power and run "
+        "again; fio exit code -9"
     )
     assert error.bound_s == 1.0
     assert error.result is None
