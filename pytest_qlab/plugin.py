@@ -43,6 +43,8 @@ from pytest_qlab.options import (
     time_scale,
 )
 from pytest_qlab.profiles import ProfileError, load_profile
+from pytest_qlab.report.attach import entry_for, plot_extras
+from pytest_qlab.report.entries import TestEntry, compact
 from pytest_qlab.report.html import report_title, verdict_banner
 from pytest_qlab.report.json import add_qlab_block
 from pytest_qlab.report.paths import default_report_paths
@@ -65,6 +67,8 @@ from pytest_qlab.volume import (
 from pytest_qlab.workloads import SetupCheckPlan
 
 REPORT_PATHS_KEY = pytest.StashKey[list[Path]]()
+TEST_ENTRIES_KEY = pytest.StashKey[dict[str, TestEntry]]()
+"""Each qualification test's summary row, by node id, in run order, for the reports."""
 LONG_RUNS_LEFT_OUT_KEY = pytest.StashKey[int]()
 LONG_MARKERS = ("show_pattern", "sustained")
 """Modes that take hours: run only when chosen with -m or by naming their file."""
@@ -362,12 +366,20 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    metadata = item.stash.get(ITEM_METADATA_KEY, None)
-    if report.when == "call" and metadata and session_of(item.config) is not None:
+    qlab = session_of(item.config)
+    if qlab is None:
+        return report
+    metadata = item.stash.get(ITEM_METADATA_KEY, None) or {}
+    entry = entry_for(item, report, metadata)
+    if entry is not None:  # a teardown error replaces the call's "passed"
+        item.config.stash.setdefault(TEST_ENTRIES_KEY, {})[item.nodeid] = entry
+    if report.when == "call" and metadata:
         from pytest_html import extras
 
         existing = getattr(report, "extras", [])
-        report.extras = [*existing, extras.json(metadata, name="measurements")]  # type: ignore[attr-defined]
+        plots = plot_extras(metadata, qlab, item.name)
+        measurements = extras.json(compact(metadata), name="measurements")
+        report.extras = [*existing, *plots, measurements]  # type: ignore[attr-defined]
     return report
 
 
@@ -378,7 +390,7 @@ def pytest_json_runtest_metadata(
     if call.when != "call":
         return {}
     metadata = item.stash.get(ITEM_METADATA_KEY, None)
-    return {} if metadata is None else metadata.copy()
+    return {} if metadata is None else compact(metadata)
 
 
 class SessionHooks:
@@ -390,13 +402,16 @@ class SessionHooks:
         self.session = session
         self.html_report: Any = None
 
+    def test_entries(self) -> list[TestEntry]:
+        return list(self.config.stash.get(TEST_ENTRIES_KEY, {}).values())
+
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         if self.session.interrupted_by is None:
             self.session.interrupted_by = interruption_name(excinfo.value)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
-        add_qlab_block(json_report, self.session, self.config)
+        add_qlab_block(json_report, self.session, self.config, self.test_entries())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
@@ -406,7 +421,7 @@ class SessionHooks:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str]) -> None:
-        prefix.extend(verdict_banner(self.session))
+        prefix.extend(verdict_banner(self.session, self.test_entries()))
         if self.html_report is not None:
             self.html_report.title = report_title(self.session)
 

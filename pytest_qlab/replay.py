@@ -3,6 +3,8 @@ and rate, one fio job per stream, and time every frame against its deadline."""
 
 from __future__ import annotations
 
+import bisect
+import math
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,8 +15,9 @@ from pydantic import JsonValue
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner
-from pytest_qlab.frames import FrameStats, analyse, read_completions
+from pytest_qlab.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
 from pytest_qlab.profiles import StreamSpec
+from pytest_qlab.units import NS_PER_MS
 
 REPLAY_IODEPTH = 2
 """A player's read-ahead: the next frame is requested while this one is in flight. Small also
@@ -123,7 +126,39 @@ class StreamResult:
             "latency_p99_ms": round(frames.latency_percentile_ms(99), 3),
             "latency_p999_ms": round(frames.latency_percentile_ms(99.9), 3),
             "latency_max_ms": round(frames.max_latency_ms, 3),
+            "buffer_frames": frames.buffer_frames,
+            "latency_histogram": _latency_histogram(frames),
         }
+
+
+LATENCY_HISTOGRAM_BINS = 40
+"""Enough for the report's latency plot, few enough to keep the JSON small."""
+
+
+def _latency_histogram(frames: FrameStats) -> list[JsonValue]:
+    """The 0.1 ms latency buckets merged into some `LATENCY_HISTOGRAM_BINS` bins with
+    geometric edges: the report plots the long tail on a log axis without hours of per-I/O data."""
+    buckets = frames._latency_histogram  # the stats' own bounded histogram, read-only here
+    if not buckets:
+        return []
+    low, high = min(buckets), max(buckets) + 1  # in 0.1 ms buckets
+    ratio = (high / max(low, 1)) ** (1 / LATENCY_HISTOGRAM_BINS) if high > max(low, 1) else 2.0
+    edges = [low]
+    while edges[-1] < high:
+        edges.append(max(edges[-1] + 1, math.ceil(edges[-1] * ratio)))
+    counts = [0] * (len(edges) - 1)
+    for bucket, frames_in in buckets.items():
+        counts[bisect.bisect_right(edges, bucket) - 1] += frames_in
+    bucket_ms = LATENCY_BUCKET_NS / NS_PER_MS
+    return [
+        {
+            "from_ms": round(edges[i] * bucket_ms, 3),
+            "to_ms": round(edges[i + 1] * bucket_ms, 3),
+            "frames": count,
+        }
+        for i, count in enumerate(counts)
+        if count
+    ]
 
 
 @dataclass(frozen=True)

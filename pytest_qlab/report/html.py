@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from pytest_qlab.matrix import MatrixCell
 from pytest_qlab.profiles import CODEC_NAMES, RASTER_NAMES
+from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.model import volume_matrix
 from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, target_line, verdict_line
 from pytest_qlab.session import QlabSession, VolumeRecord
@@ -18,7 +20,16 @@ def report_title(session: QlabSession) -> str:
     return f"pytest-qlab: {verdicts}"
 
 
-def verdict_banner(session: QlabSession) -> list[str]:
+MODE_TITLES = {
+    "setup_check": "Setup check",
+    "show_pattern": "Show pattern",
+    "sustained": "Max sustained",
+    "other": "Other tests",
+}
+_OUTCOME_COLOURS = {"passed": "#1b7837", "failed": "#b2182b", "error": "#b2182b"}
+
+
+def verdict_banner(session: QlabSession, tests: Sequence[TestEntry] = ()) -> list[str]:
     blocks: list[str] = []
     if session.options.rehearsal:
         blocks.append(_notice(rehearsal_notice(session.options.time_scale), "#8c510a"))
@@ -45,10 +56,39 @@ def verdict_banner(session: QlabSession) -> list[str]:
             + "</div>"
         )
     blocks.append(profile_block(session))
+    blocks += summary_tables(tests, several_volumes=len(session.volumes) > 1)
     for record in session.volumes.values():
         cells = volume_matrix(session.profile.headroom, record)
         blocks.append(matrix_table(cells, f"Will it work? {record.target.name}"))
     return blocks
+
+
+def summary_tables(tests: Sequence[TestEntry], *, several_volumes: bool) -> list[str]:
+    """One table per mode: each test's measured figure next to what it had to reach, so an
+    engineer finds every number without opening a row."""
+    by_mode: dict[str, list[TestEntry]] = {}
+    for entry in tests:
+        by_mode.setdefault(entry.mode, []).append(entry)
+    tables = []
+    for mode, entries in by_mode.items():
+        phases = any(entry.phase for entry in entries)
+        head = ["volume"] if several_volumes else []
+        head += ["test", *(["phase"] if phases else []), "measured", "required", "result"]
+        rows = []
+        for entry in entries:
+            cells = [entry.volume or ""] if several_volumes else []
+            cells += [entry.name, *([entry.phase or ""] if phases else [])]
+            cells += [entry.measured, entry.required]
+            colour = _OUTCOME_COLOURS.get(entry.outcome, "#555555")
+            result = f'<td style="color:{colour};font-weight:bold">{entry.outcome.upper()}</td>'
+            rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + result + "</tr>")
+        header = "".join(f"<th>{escape(name)}</th>" for name in head)
+        title = MODE_TITLES.get(mode, mode)
+        tables.append(
+            f'<div class="qlab-summary" data-mode="{escape(mode)}"><h3>{escape(title)}</h3>'
+            f'<table border="1" cellpadding="3"><tr>{header}</tr>{"".join(rows)}</table></div>'
+        )
+    return tables
 
 
 def profile_block(session: QlabSession) -> str:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.model import build_report
 from pytest_qlab.session import QlabSession
 
 
 def add_qlab_block(
-    json_report: dict[str, Any], session: QlabSession, config: pytest.Config
+    json_report: dict[str, Any],
+    session: QlabSession,
+    config: pytest.Config,
+    tests: Sequence[TestEntry] = (),
 ) -> None:
-    json_report["qlab"] = build_report(session).model_dump(mode="json")
+    json_report["qlab"] = build_report(session, tests).model_dump(mode="json")
     if not json_report.get("environment"):
         # pytest-metadata 3 keeps its table in the stash, where pytest-json-report does not look.
         try:

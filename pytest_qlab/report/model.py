@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
 from pytest_qlab.matrix import MatrixCell, will_it_work
 from pytest_qlab.profiles import ShowProfile
+from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.session import MetadataValue, QlabSession, VolumeRecord
 from pytest_qlab.verdict import Rating
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+"""major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
+1.1 added `tests` (per-test summary rows and down-sampled series)."""
 
 
 class RequirementReport(BaseModel):
@@ -57,6 +63,8 @@ class VolumeReport(BaseModel):
 
 
 class QlabReport(BaseModel):
+    """The `qlab` block of the JSON report; published as schema/qlab-report.schema.json."""
+
     schema_version: str = SCHEMA_VERSION
     rehearsal: bool
     time_scale: float
@@ -67,6 +75,8 @@ class QlabReport(BaseModel):
     profile: ProfileReport
     requirements: list[RequirementReport]
     volumes: list[VolumeReport]
+    tests: list[TestEntry] = Field(default_factory=list)
+    """Every qualification test in run order: outcome, measured vs required, series."""
 
 
 def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
@@ -112,7 +122,17 @@ def profile_report(profile: ShowProfile) -> ProfileReport:
     )
 
 
-def build_report(session: QlabSession) -> QlabReport:
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the `qlab` block, as committed in schema/qlab-report.schema.json."""
+    schema = QlabReport.model_json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "x-schema-version": SCHEMA_VERSION,
+        **schema,
+    }
+
+
+def build_report(session: QlabSession, tests: Sequence[TestEntry] = ()) -> QlabReport:
     return QlabReport(
         rehearsal=session.options.rehearsal,
         time_scale=session.options.time_scale,
@@ -131,4 +151,5 @@ def build_report(session: QlabSession) -> QlabReport:
             for item in session.requirements
         ],
         volumes=[volume_report(session, record) for record in session.volumes.values()],
+        tests=list(tests),
     )

@@ -1,0 +1,108 @@
+"""One summary row per test for the reports: what was measured against what was required,
+and the test's time series thinned to a plot's worth of points."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field, JsonValue
+
+MAX_SERIES_POINTS = 300
+"""Points per series in the JSON report: enough for a plot, small enough to mail."""
+SERIES_KEYS = ("windows", "crossfade_windows", "thermal")
+
+Outcome = Literal["passed", "failed", "skipped", "xfailed", "xpassed", "error"]
+
+
+class TestEntry(BaseModel):
+    """A test's line in the summary table and the JSON `qlab.tests` list."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    name: str
+    mode: str
+    """setup_check, show_pattern, sustained, or "other"."""
+    volume: str | None
+    phase: str | None
+    outcome: Outcome
+    measured: str
+    required: str
+    series: dict[str, JsonValue] = Field(default_factory=dict)
+    """Time series and histograms, each at most `MAX_SERIES_POINTS` points."""
+
+
+def thin(points: Sequence[JsonValue], max_points: int = MAX_SERIES_POINTS) -> list[JsonValue]:
+    """Every k-th point, the last always kept, so a two-hour series stays plot-sized."""
+    if len(points) <= max_points:
+        return list(points)
+    stride = -(-len(points) // max_points)
+    kept = list(points[::stride])
+    if len(kept) >= max_points:
+        kept = kept[: max_points - 1]
+    kept.append(points[-1])
+    return kept
+
+
+def compact(metadata: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    """The metadata with every known series thinned; scalar measurements untouched."""
+    result = dict(metadata)
+    windows = result.get("windows")
+    if isinstance(windows, list):
+        result["windows"] = thin(windows)
+    thermal = result.get("thermal")
+    if isinstance(thermal, dict) and isinstance(thermal.get("series"), list):
+        series = thermal["series"]
+        assert isinstance(series, list)
+        result["thermal"] = {**thermal, "series": thin(series)}
+    return result
+
+
+def series_of(metadata: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    compacted = compact(metadata)
+    series: dict[str, JsonValue] = {key: compacted[key] for key in SERIES_KEYS if key in compacted}
+    per_stream = compacted.get("per_stream")
+    if isinstance(per_stream, list):
+        histograms: list[JsonValue] = [
+            {"stream": stream.get("stream"), "bins": stream.get("latency_histogram")}
+            for stream in per_stream
+            if isinstance(stream, dict) and stream.get("latency_histogram")
+        ]
+        if histograms:
+            series["latency_histograms"] = histograms
+    return series
+
+
+def _mb_s(value: JsonValue) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return f"{value:.1f} MB/s"
+
+
+def _frames(value: JsonValue) -> str:
+    return f", {value} dropped frames" if isinstance(value, int) else ""
+
+
+def measured_and_required(metadata: Mapping[str, JsonValue]) -> tuple[str, str]:
+    """The figure a reader looks for first, from whichever measurement the test recorded."""
+    get = metadata.get
+    if "advisory" in metadata:
+        return f"{get('severity')}: {get('message')}", "not failing"
+    if "max_streams" in metadata:
+        return f"{get('max_streams')} x {get('stream')}", "the show's streams"
+    if "phase" in metadata:
+        measured = (_mb_s(get("achieved_mb_s")) or "") + _frames(get("dropped_frames"))
+        required = _mb_s(get("scheduled_mb_s")) or ""
+        return measured, f"{required}, no dropped frame".lstrip(", ")
+    if "per_stream" in metadata:
+        measured = (_mb_s(get("achieved_mb_s")) or "") + _frames(get("dropped_frames"))
+        required = _mb_s(get("requested_mb_s")) or ""
+        return measured, f"{required}, no dropped frame".lstrip(", ")
+    lowest = _mb_s(get("lowest_window_mb_s"))
+    for direction in ("read", "write"):
+        value = _mb_s(get(f"{direction}_mb_s"))
+        if value is not None:
+            measured = f"{direction} {value}" + (f", lowest window {lowest}" if lowest else "")
+            return measured, _mb_s(get("required_mb_s")) or "reported only"
+    return "", ""

@@ -1,0 +1,362 @@
+"""Per-test plots for the HTML report: measured series in, SVG bytes out.
+
+Pure functions on plain data, so they run without pytest and without a display: figures are
+built with matplotlib's object API (no pyplot, no global figure state) and drawn by its SVG
+backend. Colours are Okabe-Ito (colour-blind safe) and every series also has its own line style,
+so a greyscale print still tells them apart; figures are narrow with large type for phones.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from pydantic import JsonValue
+
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+)
+LINE_STYLES = ("-", "--", "-.", ":")
+REQUIREMENT_COLOUR = "#000000"
+DROP_COLOUR = "#D55E00"
+SHADE_COLOUR = "#E69F00"
+FIGURE_WIDTH_IN = 6.4
+"""About 600 px at 96 dpi: fits a phone held upright without sideways scrolling."""
+_STYLE: dict[str, Any] = {
+    "font.size": 13,
+    "axes.titlesize": 14,
+    "axes.labelsize": 13,
+    "legend.fontsize": 11,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "lines.linewidth": 2.0,
+    "axes.grid": True,
+    "grid.color": "#cccccc",
+    "grid.linewidth": 0.6,
+    "svg.hashsalt": "pytest-qlab",  # stable ids: the same data gives the same SVG
+}
+
+
+@dataclass(frozen=True)
+class Plot:
+    name: str
+    svg: bytes
+
+
+@dataclass(frozen=True)
+class Window:
+    start_s: float
+    end_s: float
+    mb_s: float
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class StreamLatency:
+    """One stream's frame latency histogram: (from_ms, to_ms, frames) per non-empty bin."""
+
+    label: str
+    bins: tuple[tuple[float, float, int], ...]
+    dropped_frames: int = 0
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What the throughput-over-time plot shows; any part may be empty."""
+
+    windows: tuple[Window, ...] = ()
+    requirements: tuple[Line, ...] = ()
+    shaded_s: tuple[tuple[float, float], ...] = ()
+    """Crossfade periods, (start, end) in seconds on the windows' axis."""
+    temperatures: tuple[tuple[float, float], ...] = ()
+    """(elapsed_s, temperature_c) on the same time axis."""
+    temperature_limits: tuple[Line, ...] = field(default_factory=tuple)
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]  # keys typed as literals
+        yield
+
+
+def _svg(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def _style_of(index: int) -> dict[str, object]:
+    return {
+        "color": OKABE_ITO[index % len(OKABE_ITO)],
+        "linestyle": LINE_STYLES[index % len(LINE_STYLES)],
+    }
+
+
+def timeline_svg(timeline: Timeline, title: str) -> bytes | None:
+    """Throughput over time with the requirement lines and crossfades shaded, and the drive's
+    temperature below it on the same time axis; None when there is neither series."""
+    has_throughput = bool(timeline.windows)
+    has_temperature = bool(timeline.temperatures)
+    if not has_throughput and not has_temperature:
+        return None
+    with _style():
+        panels = int(has_throughput) + int(has_temperature)
+        ratios = [3, 2][:panels] if panels == 2 else [1]
+        figure = Figure(figsize=(FIGURE_WIDTH_IN, 4.2 + 2.2 * (panels - 1)), layout="constrained")
+        axes = figure.subplots(panels, 1, sharex=True, squeeze=False, height_ratios=ratios)
+        column = [row[0] for row in axes]
+        if has_throughput:
+            _throughput(column[0], timeline)
+            column[0].set_title(title)
+        if has_temperature:
+            _temperature(column[-1], timeline)
+            if not has_throughput:
+                column[-1].set_title(title)
+        column[-1].set_xlabel("time (s)")
+        _legend_below(figure, column)
+        return _svg(figure)
+
+
+def _throughput(axes: Axes, timeline: Timeline) -> None:
+    times = [window.end_s for window in timeline.windows]
+    rates = [window.mb_s for window in timeline.windows]
+    for number, (start_s, end_s) in enumerate(timeline.shaded_s):
+        label = "crossfade" if number == 0 else None
+        axes.axvspan(start_s, end_s, color=SHADE_COLOUR, alpha=0.25, hatch="//", label=label)
+    axes.plot(times, rates, label="measured", **_style_of(0))  # type: ignore[arg-type]
+    for index, line in enumerate(timeline.requirements):
+        axes.axhline(
+            line.value,
+            color=REQUIREMENT_COLOUR,
+            linestyle=LINE_STYLES[(index + 1) % len(LINE_STYLES)],
+            linewidth=1.5,
+            label=f"{line.label} {line.value:.0f} MB/s",
+        )
+    axes.set_ylabel("MB/s")
+    top = max([*rates, *(line.value for line in timeline.requirements)], default=1.0)
+    axes.set_ylim(0, top * 1.15 or 1.0)
+
+
+def _temperature(axes: Axes, timeline: Timeline) -> None:
+    times = [point[0] for point in timeline.temperatures]
+    values = [point[1] for point in timeline.temperatures]
+    axes.plot(times, values, label="drive temperature", **_style_of(1))  # type: ignore[arg-type]
+    for index, line in enumerate(timeline.temperature_limits):
+        axes.axhline(
+            line.value,
+            color=REQUIREMENT_COLOUR,
+            linestyle=LINE_STYLES[(index + 1) % len(LINE_STYLES)],
+            linewidth=1.5,
+            label=f"{line.label} {line.value:.0f} °C",
+        )
+    axes.set_ylabel("°C")
+
+
+def _legend_below(figure: Figure, axes: Sequence[Axes]) -> None:
+    """Below the plot, never over the data, in two columns to stay narrow."""
+    handles, labels = [], []
+    for each in axes:
+        found_handles, found_labels = each.get_legend_handles_labels()
+        handles += found_handles
+        labels += found_labels
+    figure.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
+
+
+def latency_svg(
+    streams: Sequence[StreamLatency], frame_interval_ms: float, buffer_frames: int, title: str
+) -> bytes | None:
+    """Frame latency distribution per stream kind against the frame interval and the player's
+    buffer, dropped frames counted on the plot; None without any histogram."""
+    drawn = [stream for stream in streams if stream.bins]
+    if not drawn:
+        return None
+    with _style():
+        figure = Figure(figsize=(FIGURE_WIDTH_IN, 4.8), layout="constrained")
+        axes = figure.subplots()
+        kinds: dict[str, int] = {}
+        for stream in drawn:
+            kind = stream.label.split(" #", 1)[0]
+            first = kind not in kinds
+            index = kinds.setdefault(kind, len(kinds))
+            edges, counts = _steps(stream.bins)
+            axes.stairs(
+                counts,
+                [max(edge, 0.01) for edge in edges],  # the log axis has no zero
+                label=kind if first else None,
+                linewidth=2.0,
+                **_style_of(index),  # type: ignore[arg-type]
+            )
+        axes.axvline(
+            frame_interval_ms,
+            color=REQUIREMENT_COLOUR,
+            linestyle="--",
+            linewidth=1.5,
+            label=f"frame interval {frame_interval_ms:.1f} ms",
+        )
+        if buffer_frames > 1:
+            axes.axvline(
+                frame_interval_ms * buffer_frames,
+                color=REQUIREMENT_COLOUR,
+                linestyle=":",
+                linewidth=1.5,
+                label=f"player buffer {buffer_frames} frames",
+            )
+        dropped = sum(stream.dropped_frames for stream in streams)
+        axes.text(
+            0.98,
+            0.95,
+            f"{dropped} dropped frames" if dropped else "no dropped frames",
+            transform=axes.transAxes,
+            ha="right",
+            va="top",
+            fontweight="bold",
+            color=DROP_COLOUR if dropped else "#000000",
+            bbox={"facecolor": "white", "edgecolor": DROP_COLOUR if dropped else "#999999"},
+        )
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("frame read latency (ms)")
+        axes.set_ylabel("frames")
+        axes.set_title(title)
+        _legend_below(figure, [axes])
+        return _svg(figure)
+
+
+def _steps(bins: Sequence[tuple[float, float, int]]) -> tuple[list[float], list[int]]:
+    """Edges and counts for `stairs`, with empty stretches between bins as zero counts."""
+    edges = [bins[0][0]]
+    counts: list[int] = []
+    for low, high, frames in bins:
+        if low > edges[-1]:
+            edges.append(low)
+            counts.append(0)
+        edges.append(high)
+        counts.append(frames)
+    return edges, counts
+
+
+# --- reading a test's metadata ---------------------------------------------------------------
+
+
+def _number(value: JsonValue) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _mappings(value: JsonValue) -> list[Mapping[str, JsonValue]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def windows_of(metadata: Mapping[str, JsonValue]) -> tuple[Window, ...]:
+    found = []
+    for item in _mappings(metadata.get("windows")):
+        start, end, rate = (_number(item.get(key)) for key in ("start_s", "end_s", "mb_s"))
+        if start is not None and end is not None and rate is not None:
+            found.append(Window(start, end, rate))
+    return tuple(found)
+
+
+def crossfades_of(metadata: Mapping[str, JsonValue]) -> tuple[tuple[float, float], ...]:
+    found = []
+    for item in _mappings(metadata.get("crossfade_windows")):
+        start, end = _number(item.get("start_s")), _number(item.get("end_s"))
+        if start is not None and end is not None:
+            found.append((start, end))
+    return tuple(found)
+
+
+def temperatures_of(metadata: Mapping[str, JsonValue]) -> tuple[tuple[float, float], ...]:
+    thermal = metadata.get("thermal")
+    if not isinstance(thermal, dict):
+        return ()
+    found = []
+    for point in _mappings(thermal.get("series")):
+        elapsed, celsius = _number(point.get("elapsed_s")), _number(point.get("temperature_c"))
+        if elapsed is not None and celsius is not None:
+            found.append((elapsed, celsius))
+    return tuple(found)
+
+
+def temperature_limits_of(metadata: Mapping[str, JsonValue]) -> tuple[Line, ...]:
+    thermal = metadata.get("thermal")
+    summary = thermal.get("summary") if isinstance(thermal, dict) else None
+    if not isinstance(summary, dict):
+        return ()
+    limits = []
+    for label, key in (
+        ("warning", "temperature_warning_c"),
+        ("critical", "temperature_critical_c"),
+    ):
+        value = _number(summary.get(key))
+        if value is not None:
+            limits.append(Line(label, value))
+    return tuple(limits)
+
+
+def latencies_of(metadata: Mapping[str, JsonValue]) -> list[StreamLatency]:
+    streams = []
+    for stream in _mappings(metadata.get("per_stream")):
+        bins = []
+        for item in _mappings(stream.get("latency_histogram")):
+            low, high, frames = (_number(item.get(key)) for key in ("from_ms", "to_ms", "frames"))
+            if low is not None and high is not None and frames is not None and frames > 0:
+                bins.append((low, high, int(frames)))
+        dropped = _number(stream.get("dropped_frames"))
+        streams.append(
+            StreamLatency(
+                label=str(stream.get("stream", "stream")),
+                bins=tuple(sorted(bins)),
+                dropped_frames=int(dropped or 0),
+            )
+        )
+    return streams
+
+
+def plots_for_test(
+    metadata: Mapping[str, JsonValue], requirements: Sequence[Line], title: str
+) -> list[Plot]:
+    """Every plot the test's metadata has data for; none when it has no series."""
+    plots: list[Plot] = []
+    limits = temperature_limits_of(metadata)
+    threshold = _number(metadata.get("throttle_threshold_mb_s"))
+    lines = (*requirements, *([Line("throttle threshold", threshold)] if threshold else []))
+    timeline = Timeline(
+        windows=windows_of(metadata),
+        requirements=lines,
+        shaded_s=crossfades_of(metadata),
+        temperatures=temperatures_of(metadata),
+        temperature_limits=limits,
+    )
+    svg = timeline_svg(timeline, title)
+    if svg is not None:
+        name = "throughput over time" if timeline.windows else "temperature over time"
+        plots.append(Plot(name, svg))
+    per_stream = _mappings(metadata.get("per_stream"))
+    intervals = [_number(stream.get("frame_interval_ms")) for stream in per_stream]
+    buffers = [_number(stream.get("buffer_frames")) for stream in per_stream]
+    interval = min((value for value in intervals if value), default=None)
+    if interval is not None:
+        buffer_frames = int(min((value for value in buffers if value), default=1))
+        svg = latency_svg(latencies_of(metadata), interval, buffer_frames, title)
+        if svg is not None:
+            plots.append(Plot("frame latency", svg))
+    return plots
