@@ -12,12 +12,23 @@ import pytest
 
 from pytest_qlab.drive import probe_drive
 from pytest_qlab.drive.advisories import Advisory, collect_advisories
+from pytest_qlab.faults import explain_failure
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
+from pytest_qlab.progress import (
+    LiveProgress,
+    ProgressFactory,
+    TerminalSink,
+    default_interval_s,
+    silent_progress,
+)
 from pytest_qlab.session import MetadataValue, QlabSession
 from pytest_qlab.setup_check import SetupCheck
 from pytest_qlab.show_pattern import ShowPatternPlan
 from pytest_qlab.show_pattern_check import ShowPatternCheck
 from pytest_qlab.signals import interruption_name
+from pytest_qlab.sustained import SustainedPlan
+from pytest_qlab.sustained_check import SustainedCheck
+from pytest_qlab.thermal import DEFAULT_INTERVAL_S, ThermalMonitor
 from pytest_qlab.verdict import Rating, Requirement
 from pytest_qlab.volume import (
     ScratchSpace,
@@ -116,11 +127,67 @@ def qlab_setup_check(
 
 
 @pytest.fixture(scope="session")
+def qlab_progress(request: pytest.FixtureRequest, qlab_session: QlabSession) -> ProgressFactory:
+    """Live progress lines through pytest's terminal reporter, past output capture: one line
+    rewritten in place on a terminal, one per --qlab-progress-interval in a log."""
+    config = request.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:  # -p no:terminal
+        return silent_progress
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    options = qlab_session.options
+    interval_s = options.progress_interval_s or default_interval_s(options.time_scale)
+
+    def start(what: str, planned_s: float) -> LiveProgress:
+        del what, planned_s  # the lines carry them; one sink per line keeps its own state
+        return LiveProgress(TerminalSink(reporter, capture), interval_s=interval_s)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def qlab_thermal(qlab_session: QlabSession, qlab_volume: TargetVolume) -> Iterator[ThermalMonitor]:
+    """The drive's temperature, watched by one background thread per volume while its long
+    tests run; a rehearsal samples every second so its few minutes still get a series."""
+    record = qlab_session.volumes[str(qlab_volume.path)]
+    drive = record.drive or probe_drive(qlab_volume.path)
+    interval_s = DEFAULT_INTERVAL_S if not qlab_session.options.rehearsal else 1.0
+    with ThermalMonitor.for_drive(drive, interval_s=interval_s) as monitor:
+        yield monitor
+
+
+@pytest.fixture(scope="session")
+def qlab_sustained(
+    qlab_runner: FioRunner,
+    qlab_scratch: ScratchSpace,
+    qlab_session: QlabSession,
+    qlab_volume: TargetVolume,
+    qlab_thermal: ThermalMonitor,
+    qlab_progress: ProgressFactory,
+) -> SustainedCheck:
+    """Max sustained read and write on this volume; the read file is laid out (after a
+    free-space check for both files) by the first test that needs it."""
+    record = qlab_session.volumes[str(qlab_volume.path)]
+    plan = SustainedPlan.for_scale(qlab_session.options.time_scale)
+    return SustainedCheck(
+        qlab_runner,
+        qlab_scratch,
+        plan,
+        record,
+        qlab_thermal,
+        progress=qlab_progress,
+        probe=lambda: probe_drive(qlab_volume.path),
+    )
+
+
+@pytest.fixture(scope="session")
 def qlab_show_pattern(
     qlab_runner: FioRunner,
     qlab_scratch: ScratchSpace,
     qlab_session: QlabSession,
     qlab_volume: TargetVolume,
+    qlab_thermal: ThermalMonitor,
+    qlab_progress: ProgressFactory,
 ) -> ShowPatternCheck:
     """The show pattern on this volume: stream files sized from the free space at its start."""
     record = qlab_session.volumes[str(qlab_volume.path)]
@@ -129,7 +196,15 @@ def qlab_show_pattern(
         qlab_session.options.time_scale,
         free_space(qlab_volume.path).free_bytes,
     )
-    return ShowPatternCheck(qlab_runner, qlab_scratch, plan, qlab_session.profile, record)
+    return ShowPatternCheck(
+        qlab_runner,
+        qlab_scratch,
+        plan,
+        qlab_session.profile,
+        record,
+        thermal=qlab_thermal,
+        progress=qlab_progress,
+    )
 
 
 @pytest.fixture
@@ -156,8 +231,14 @@ def qlab_measure(
             qlab_session.interrupted_by = name or interruption_name(exc)
             raise
         except (FioError, VolumeError) as exc:
-            record.errors.append(str(exc))
-            pytest.fail(str(exc), pytrace=False)
+            scratch = next(
+                (s for s in qlab_session.scratch_spaces if s.volume.path == qlab_volume.path), None
+            )
+            message = explain_failure(exc, scratch)
+            record.errors.append(message)
+        # Failing outside the except block: pytest would print the caught error again as the
+        # failure's context, a traceback-like chain where one sentence is wanted.
+        pytest.fail(message, pytrace=False)
 
     return measure
 

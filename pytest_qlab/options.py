@@ -39,6 +39,19 @@ def rating_level(text: str) -> Rating:
     return level
 
 
+def progress_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 1 and value < float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a progress interval: give the seconds between progress lines "
+            "in a log, at least 1 (default: 60 at full scale, compressed by --qlab-time-scale)"
+        )
+    return value
+
+
 def non_empty_path(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path was given")
@@ -56,6 +69,8 @@ class QlabOptions:
     require: Rating
     report_dir: Path
     keep_files: bool
+    progress_interval_s: float | None = None
+    """Seconds between progress lines in a log; None: a minute, compressed by the time scale."""
 
     @property
     def rehearsal(self) -> bool:

@@ -24,6 +24,7 @@ from pytest_qlab.fixtures import (
     qlab_gate,
     qlab_measure,
     qlab_phase,
+    qlab_progress,
     qlab_record,
     qlab_requirement,
     qlab_runner,
@@ -32,6 +33,8 @@ from pytest_qlab.fixtures import (
     qlab_setup_check,
     qlab_setup_plan,
     qlab_show_pattern,
+    qlab_sustained,
+    qlab_thermal,
     qlab_volume,
     session_of,
 )
@@ -39,6 +42,7 @@ from pytest_qlab.options import (
     DEFAULT_REPORT_DIR,
     QlabOptions,
     non_empty_path,
+    progress_interval,
     rating_level,
     time_scale,
 )
@@ -79,6 +83,7 @@ __all__ = [
     "qlab_gate",
     "qlab_measure",
     "qlab_phase",
+    "qlab_progress",
     "qlab_record",
     "qlab_requirement",
     "qlab_runner",
@@ -87,6 +92,8 @@ __all__ = [
     "qlab_setup_check",
     "qlab_setup_plan",
     "qlab_show_pattern",
+    "qlab_sustained",
+    "qlab_thermal",
     "qlab_volume",
 ]
 
@@ -138,7 +145,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="keep the scratch folder on the volume after the run, for inspection",
     )
+    help_progress = (
+        "seconds between progress lines when the output is not a terminal (default: 60 at "
+        "full scale, compressed by the time scale; a terminal shows one line updated in place)"
+    )
+    group.addoption(
+        "--qlab-progress-interval",
+        dest="qlab_progress_interval",
+        type=progress_interval,
+        metavar="SECONDS",
+        help=help_progress,
+    )
     parser.addini("qlab_time_scale", help_scale)
+    parser.addini("qlab_progress_interval", help_progress)
     parser.addini("qlab_require", help_require)
     parser.addini("qlab_report_dir", help_dir)
     parser.addini("qlab_profile", help_profile)
@@ -163,6 +182,9 @@ def read_options(config: pytest.Config) -> QlabOptions:
     require = config.getoption("qlab_require") or _from_ini(config, "qlab_require", rating_level)
     report_dir = config.getoption("qlab_report_dir") or config.getini("qlab_report_dir")
     profile = config.getoption("qlab_profile") or config.getini("qlab_profile")
+    interval_s = config.getoption("qlab_progress_interval")
+    if interval_s is None:
+        interval_s = _from_ini(config, "qlab_progress_interval", progress_interval)
     return QlabOptions(
         volumes=tuple(config.getoption("qlab_volumes") or ()),
         profile=str(profile or "default"),
@@ -171,6 +193,7 @@ def read_options(config: pytest.Config) -> QlabOptions:
         require=require or Rating.ACCEPTABLE,
         report_dir=Path(report_dir or DEFAULT_REPORT_DIR),
         keep_files=bool(config.getoption("qlab_keep_files")),
+        progress_interval_s=interval_s,
     )
 
 

@@ -14,7 +14,7 @@ from pydantic import JsonValue
 
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
-from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.fio.runner import FioRunner, StatusCallback
 from pytest_qlab.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
 from pytest_qlab.profiles import StreamSpec
 from pytest_qlab.units import NS_PER_MS
@@ -218,13 +218,23 @@ def replay(
     duration_s: float,
     buffer_frames: int,
     label: str,
+    status_interval_s: int | None = None,
+    on_status: StatusCallback | None = None,
 ) -> ReplayResult:
-    """Play every stream at once for `duration_s` and judge each frame against its deadline."""
+    """Play every stream at once for `duration_s` and judge each frame against its deadline.
+
+    With `status_interval_s`, fio's status documents go to `on_status` while it plays (live
+    progress, throughput windows of a long phase)."""
     log_dir = runner.work_dir / f"{label}-logs"
     shutil.rmtree(log_dir, ignore_errors=True)
     log_dir.mkdir(parents=True)
     try:
-        run = runner.run(replay_job_file(directory, streams, duration_s, log_dir), label=label)
+        run = runner.run(
+            replay_job_file(directory, streams, duration_s, log_dir),
+            label=label,
+            status_interval_s=status_interval_s,
+            on_status=on_status,
+        )
         results = []
         for index, stream in enumerate(streams, start=1):
             name = f"stream-{index:02d}"

@@ -24,6 +24,8 @@ from pytest_qlab.replay import (
     instance_labels,
     stream_count,
 )
+from pytest_qlab.thermal.model import ThermalSummary
+from pytest_qlab.throttle import ThrottleAnalysis, ThroughputWindow, thin_windows
 from pytest_qlab.units import BYTES_PER_MB, format_bytes
 from pytest_qlab.workloads import (
     MINIMUM_FILE_BYTES,
@@ -41,6 +43,8 @@ ACHIEVED_BANDWIDTH_FRACTION = 0.95
 a healthy drive within about 1 %, a drive that cannot keep up falls well below."""
 
 
+MAX_WINDOWS = 300
+"""Throughput windows kept per phase in the reports: a plot's worth."""
 CROSSFADE_RECOVERY_S = 1.0
 """After a crossfade ends the drive still drains its queue: a frame of the continuous streams
 due this long after it counts as a crossfade drop, not a normal-playback drop."""
@@ -82,6 +86,11 @@ class PhasePlan:
     def scheduled_mb_s(self) -> float:
         """Average read rate the phase asks for, crossfades included."""
         return self.scheduled_bytes / self.duration_s / BYTES_PER_MB
+
+    @property
+    def continuous_mb_s(self) -> float:
+        """The rate the phase asks for outside crossfades: the floor its reads must hold."""
+        return sum(s.rate_bytes_s * s.count for s in self.streams) / BYTES_PER_MB
 
     @property
     def peak_mb_s(self) -> float:
@@ -283,6 +292,28 @@ def _drops(result: StreamResult, *, crossfades: bool) -> int:
 class PhaseResult:
     plan: PhasePlan
     replay: ReplayResult
+    windows: tuple[ThroughputWindow, ...] = ()
+    """Throughput of the whole phase (all streams) from fio's status documents."""
+    throttle: ThrottleAnalysis | None = None
+    """Windows against the phase's own floor (`continuous_mb_s`); None when not watched."""
+    thermal: ThermalSummary | None = None
+    """The thermal monitor over this phase's minutes; None when not watched."""
+
+    @property
+    def throttled(self) -> bool:
+        return self.throttle is not None and self.throttle.throttled
+
+    def throttle_message(self) -> str:
+        if self.throttle is None:
+            return f"phase {self.plan.name}: throughput was not watched"
+        return (
+            f"phase {self.plan.name}, against the {self.plan.continuous_mb_s:.1f} MB/s its "
+            f"streams need outside crossfades: {self.throttle.sentence()}"
+        )
+
+    def critical_failure(self) -> str | None:
+        failure = self.thermal.critical_failure() if self.thermal is not None else None
+        return None if failure is None else f"phase {self.plan.name}: {failure}"
 
     @property
     def dropped(self) -> int:
@@ -340,4 +371,15 @@ class PhaseResult:
                 max((r.frames.worst_lateness_ms for r in self.replay.streams), default=0.0), 3
             ),
             "per_stream": [r.metadata() for r in continuous],
+            "continuous_mb_s": round(self.plan.continuous_mb_s, 3),
+            "windows": [window.metadata() for window in thin_windows(self.windows, MAX_WINDOWS)],
+            **(self.throttle.metadata() if self.throttle is not None else {}),
+            **(
+                {
+                    "thermal": self.thermal.model_dump(mode="json"),
+                    "thermal_summary": self.thermal.describe(),
+                }
+                if self.thermal is not None
+                else {}
+            ),
         }

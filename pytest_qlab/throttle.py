@@ -174,6 +174,18 @@ class ThrottleAnalysis(BaseModel):
         }
 
 
+def thin_windows(windows: Sequence[ThroughputWindow], max_points: int) -> list[ThroughputWindow]:
+    """Every k-th window, the last always kept: a two-hour series stays plot-sized in reports
+    (the verdict is taken on all windows, never on these)."""
+    if len(windows) <= max_points:
+        return list(windows)
+    stride = -(-len(windows) // max_points)
+    kept = list(windows[::stride])
+    if kept[-1] is not windows[-1]:
+        kept[-1] = windows[-1]
+    return kept
+
+
 def after_warmup(
     windows: Sequence[ThroughputWindow], warmup_s: float
 ) -> tuple[ThroughputWindow, ...]:
@@ -195,15 +207,21 @@ def mean_mb_s(windows: Sequence[ThroughputWindow]) -> float:
 
 
 def detect_throttling(
-    windows: Sequence[ThroughputWindow], settings: ThrottleSettings
+    windows: Sequence[ThroughputWindow],
+    settings: ThrottleSettings,
+    *,
+    baseline_mb_s: float | None = None,
 ) -> ThrottleAnalysis:
     """Baseline = mean of the windows in the baseline period after the warm-up; throttling =
     contiguous windows more than `drop_fraction` below it lasting at least `min_duration_s`.
 
     The baseline is the early period, not the whole run: a drive that throttles for most of
-    two hours would otherwise drag its own baseline down and hide the drop.
+    two hours would otherwise drag its own baseline down and hide the drop. A rate-limited
+    workload (a show-pattern phase) passes the rate it asks for as `baseline_mb_s` instead.
     """
     counted = after_warmup(windows, settings.warmup_s)
+    if baseline_mb_s is not None:
+        return _drops_below(counted, settings, baseline_mb_s)
     baseline_end_s = settings.warmup_s + settings.baseline_s
     baseline_windows = [w for w in counted if w.start_s < baseline_end_s - START_TOLERANCE_S]
     covered_s = baseline_windows[-1].end_s if baseline_windows else settings.warmup_s
@@ -218,14 +236,20 @@ def detect_throttling(
                 f"{settings.baseline_s:g} s baseline need {baseline_end_s:g} s"
             ),
         )
-    baseline_mb_s = mean_mb_s(baseline_windows)
-    if baseline_mb_s <= 0:
+    early_mb_s = mean_mb_s(baseline_windows)
+    if early_mb_s <= 0:
         return ThrottleAnalysis(
             settings=settings,
             baseline_mb_s=None,
             threshold_mb_s=None,
             not_judged_because="no data moved during the baseline period",
         )
+    return _drops_below(counted, settings, early_mb_s)
+
+
+def _drops_below(
+    counted: Sequence[ThroughputWindow], settings: ThrottleSettings, baseline_mb_s: float
+) -> ThrottleAnalysis:
     threshold_mb_s = baseline_mb_s * (1 - settings.drop_fraction)
     episodes: list[ThrottleEpisode] = []
     dips: list[ThrottleEpisode] = []

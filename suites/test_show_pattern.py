@@ -28,8 +28,9 @@ def test_phase(
     qlab_gate: Gate,
     qlab_record: Record,
 ) -> None:
-    """Every frame of every stream, crossfades included, arrives before it is due, and the
-    phase reads what its streams need."""
+    """Every frame of every stream, crossfades included, arrives before it is due, the phase
+    reads what its streams need without a long slump, and the drive stays below its critical
+    temperature."""
     result: PhaseResult = qlab_measure(lambda: qlab_show_pattern.phase(qlab_phase))
     qlab_record(result.metadata())
     assert result.replay.frames_read > 0, f"phase {qlab_phase} read no frame at all"
@@ -41,6 +42,9 @@ def test_phase(
         f"({Rating.ACCEPTABLE.label} needs none)\n" + "\n".join(normal),
     )
     qlab_gate(Rating.ACCEPTABLE, result.bandwidth_held, result.bandwidth_message())
+    qlab_gate(Rating.ACCEPTABLE, not result.throttled, result.throttle_message())
+    critical = result.critical_failure()
+    assert critical is None, critical
     during_crossfades = result.failures(crossfades=True)
     qlab_gate(
         Rating.EXCELLENT,

@@ -1,0 +1,281 @@
+"""The max-sustained measurements on one volume, usable without pytest: the read file laid out
+once, a sustained read and a sustained write, each with live progress, the thermal monitor's
+view of the same minutes, and the drive's NVMe thermal counters before and after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import JsonValue
+
+from pytest_qlab.bandwidth import lay_out
+from pytest_qlab.drive.model import DriveInfo
+from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.progress import ProgressFactory, ProgressStatus, silent_progress
+from pytest_qlab.session import VolumeRecord
+from pytest_qlab.sustained import (
+    Direction,
+    SustainedInterruptedError,
+    SustainedPlan,
+    SustainedProgress,
+    SustainedResult,
+    measure_sustained,
+)
+from pytest_qlab.thermal import ThermalMonitor, ThermalPoint, ThermalReport, ThermalSample
+from pytest_qlab.thermal.model import COUNTER_NAMES
+from pytest_qlab.thermal.recorder import downsample
+from pytest_qlab.throttle import thin_windows
+from pytest_qlab.volume import ScratchSpace, check_free_space
+
+READ_FILE = "sustained-read.bin"
+WRITE_FILE = "sustained-write.bin"
+MAX_POINTS = 300
+"""Windows and thermal samples kept per test in the reports: enough for a plot of two hours."""
+
+DriveProbe = Callable[[], DriveInfo | None]
+
+
+def drive_counters(drive: DriveInfo | None) -> dict[str, int]:
+    """The NVMe lifetime thermal counters the drive reports; empty when it reports none."""
+    if drive is None:
+        return {}
+    found = {name: getattr(drive, name, None) for name in COUNTER_NAMES}
+    return {name: value for name, value in found.items() if isinstance(value, int)}
+
+
+def counter_increases(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {
+        name: after[name] - before[name]
+        for name in before
+        if name in after and after[name] > before[name]
+    }
+
+
+def temperature_near(samples: list[ThermalSample], elapsed_s: float) -> float | None:
+    """The drive temperature of the sample closest to `elapsed_s` (monitor seconds)."""
+    readings = [sample for sample in samples if sample.temperature_c is not None]
+    if not readings:
+        return None
+    nearest = min(readings, key=lambda sample: abs(sample.elapsed_s - elapsed_s))
+    return nearest.temperature_c
+
+
+@dataclass(frozen=True)
+class SustainedOutcome:
+    """A sustained run with what the thermal monitor and the drive's counters said about it."""
+
+    result: SustainedResult
+    thermal: ThermalReport
+    temperature_reason: str | None
+    """Why there is no drive temperature (temperature assertions skip with it), else None."""
+    counters_before: dict[str, int] = field(default_factory=dict)
+    counters_after: dict[str, int] = field(default_factory=dict)
+    episode_start_temperatures_c: tuple[float | None, ...] = ()
+    """The drive temperature when each throttle episode began, where a sensor exists."""
+
+    @property
+    def counter_increases(self) -> dict[str, int]:
+        """From re-probing the drive, else from the monitor's own readings."""
+        found = counter_increases(self.counters_before, self.counters_after)
+        return found or dict(self.thermal.summary.counter_increases)
+
+    def critical_failure(self) -> str | None:
+        return self.thermal.summary.critical_failure()
+
+    def counters_sentence(self) -> str | None:
+        increases = self.counter_increases
+        if not increases:
+            return None
+        rose = ", ".join(f"{name} +{value}" for name, value in increases.items())
+        return f"the drive's NVMe thermal counters rose during the run: {rose}"
+
+    def throttle_message(self) -> str:
+        """The throttle sentence, with the temperature at each episode's start and counters."""
+        parts = [f"sustained {self.result.direction}: {self.result.throttle.sentence()}"]
+        temperatures = [
+            f"{episode.start_s:.0f} s: {temperature:.0f} °C"
+            for episode, temperature in zip(
+                self.result.throttle.episodes, self.episode_start_temperatures_c, strict=False
+            )
+            if temperature is not None
+        ]
+        if temperatures:
+            parts.append("drive temperature when throttling began: " + ", ".join(temperatures))
+        elif self.result.throttle.throttled and self.temperature_reason:
+            parts.append(f"no drive temperature to correlate ({self.temperature_reason})")
+        counters = self.counters_sentence()
+        if counters:
+            parts.append(counters)
+        return "; ".join(parts)
+
+    def metadata(self) -> dict[str, JsonValue]:
+        data = self.result.metadata()
+        data["windows"] = [
+            window.metadata() for window in thin_windows(self.result.windows, MAX_POINTS)
+        ]
+        data["windows_total"] = len(self.result.windows)
+        data["thermal"] = self.thermal.model_dump(mode="json")
+        data["thermal_summary"] = self.thermal.summary.describe()
+        data["nvme_counters_before"] = dict(self.counters_before)
+        data["nvme_counters_after"] = dict(self.counters_after)
+        data["nvme_counter_increases"] = dict(self.counter_increases)
+        data["throttle_episode_start_temperatures_c"] = list(self.episode_start_temperatures_c)
+        return data
+
+
+class SustainedCheck:
+    """One read and one write per volume, each measured once (failures too), recorded into the
+    volume's record so the rating uses the sustained read's lowest window."""
+
+    def __init__(
+        self,
+        runner: FioRunner,
+        scratch: ScratchSpace,
+        plan: SustainedPlan,
+        record: VolumeRecord,
+        thermal: ThermalMonitor,
+        *,
+        progress: ProgressFactory = silent_progress,
+        probe: DriveProbe | None = None,
+        hang_timeout_s: float | None = None,
+    ) -> None:
+        self.runner = runner
+        self.scratch = scratch
+        self.plan = plan
+        self.record = record
+        self.thermal = thermal
+        self.progress = progress
+        self.probe = probe
+        self.hang_timeout_s = hang_timeout_s
+        self._results: dict[str, SustainedOutcome | Exception] = {}
+        self._laid_out = False
+
+    @property
+    def scratch_bytes(self) -> int:
+        """Both files exist at once: the read file stays while the write test writes."""
+        return self.plan.read_file_bytes + self.plan.write_file_bytes
+
+    def read(self) -> SustainedOutcome:
+        return self._once("read")
+
+    def write(self) -> SustainedOutcome:
+        return self._once("write")
+
+    def _once(self, direction: Direction) -> SustainedOutcome:
+        if direction not in self._results:
+            try:
+                self._results[direction] = self._measure(direction)
+            except Exception as exc:
+                self._results[direction] = exc
+                raise
+        result = self._results[direction]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def _layout(self) -> None:
+        if self._laid_out:
+            return
+        check_free_space(self.scratch.volume, self.scratch_bytes)
+        result = lay_out(
+            self.runner, self.scratch.run_dir, [(READ_FILE, self.plan.read_file_bytes)]
+        )
+        self._laid_out = True
+        self.record.measurements.update(
+            sustained_layout_duration_s=round(result.duration_s, 3),
+            sustained_layout_bytes=result.size_bytes,
+        )
+
+    def _measure(self, direction: Direction) -> SustainedOutcome:
+        if direction == "read":
+            self._layout()
+        else:
+            check_free_space(self.scratch.volume, self.plan.write_file_bytes)
+        before = drive_counters(self.probe()) if self.probe else {}
+        since_s = self.thermal.elapsed_s()
+        what = f"sustained {direction} [{self.record.target.name}]"
+        live = self.progress(what, self.plan.duration_s)
+
+        def on_progress(progress: SustainedProgress) -> None:
+            latest = self.thermal.latest()
+            live.update(
+                ProgressStatus(
+                    what=what,
+                    elapsed_s=progress.elapsed_s,
+                    planned_s=progress.planned_s,
+                    mb_s_now=progress.mb_s_now,
+                    temperature=latest.label() if latest is not None else None,
+                )
+            )
+
+        try:
+            result = measure_sustained(
+                self.runner,
+                self.scratch.run_dir,
+                READ_FILE if direction == "read" else WRITE_FILE,
+                direction,
+                self.plan,
+                on_progress=on_progress,
+                hang_timeout_s=self.hang_timeout_s,
+            )
+        except SustainedInterruptedError as interruption:
+            outcome = self._outcome(interruption.measured, since_s, before, after={})
+            self._store(outcome)
+            raise
+        finally:
+            live.finish()
+        after = drive_counters(self.probe()) if self.probe else {}
+        outcome = self._outcome(result, since_s, before, after)
+        self._store(outcome)
+        return outcome
+
+    def _outcome(
+        self,
+        result: SustainedResult,
+        since_s: float,
+        before: dict[str, int],
+        after: dict[str, int],
+    ) -> SustainedOutcome:
+        until_s = self.thermal.elapsed_s()
+        samples = [s for s in self.thermal.samples() if since_s <= s.elapsed_s <= until_s]
+        report = ThermalReport(
+            summary=self.thermal.summary(since_s=since_s, until_s=until_s),
+            series=[ThermalPoint.of(sample) for sample in downsample(samples, MAX_POINTS)],
+        )
+        # fio's clock starts a moment after the monitor's window does; close enough at 5 s.
+        temperatures = tuple(
+            temperature_near(samples, since_s + episode.start_s)
+            for episode in result.throttle.episodes
+        )
+        return SustainedOutcome(
+            result=result,
+            thermal=report,
+            temperature_reason=self.thermal.temperature_reason,
+            counters_before=before,
+            counters_after=after,
+            episode_start_temperatures_c=temperatures,
+        )
+
+    def _store(self, outcome: SustainedOutcome) -> None:
+        """Into the volume's record (the rating, the JSON's volume block), interrupted or not."""
+        result = outcome.result
+        prefix = f"sustained_{result.direction}"
+        lowest = result.lowest_window
+        values: dict[str, JsonValue] = {
+            f"{prefix}_mb_s": round(result.mb_s, 3),
+            f"{prefix}_duration_s": round(result.runtime_s, 3),
+            f"{prefix}_throttled": result.throttle.throttled,
+            f"{prefix}_throttle_summary": result.throttle.sentence(),
+            f"{prefix}_interrupted": result.interrupted,
+        }
+        if lowest is not None:
+            values[f"{prefix}_lowest_mb_s"] = round(lowest.mb_s, 3)
+        if outcome.counter_increases:
+            values[f"{prefix}_nvme_counter_increases"] = dict(outcome.counter_increases)
+        self.record.measurements.update(values)
+        if result.direction == "read" and result.throttle.throttled:
+            self.record.add_finding("normal_playback", outcome.throttle_message())
+        critical = outcome.critical_failure()
+        if critical is not None:
+            self.record.add_finding("normal_playback", f"sustained {result.direction}: {critical}")
