@@ -1,0 +1,129 @@
+"""Report plots and per-test summaries on synthetic measurements: what is drawn where data
+exists, nothing where it does not, and series thinned to a plot's worth of points."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+
+from pydantic import JsonValue
+
+from pytest_qlab.frames import Completion, FrameStats
+from pytest_qlab.replay import LATENCY_HISTOGRAM_BINS, _latency_histogram
+from pytest_qlab.report.entries import MAX_SERIES_POINTS, compact, measured_and_required, thin
+from pytest_qlab.report.plots import OKABE_ITO, Line, plots_for_test
+
+REQUIREMENTS = [Line("normal", 656.0), Line("crossfade", 800.0)]
+
+
+def _histogram(centre: int) -> list[JsonValue]:
+    return [
+        {
+            "from_ms": round(0.1 * 1.2**k, 3),
+            "to_ms": round(0.1 * 1.2 ** (k + 1), 3),
+            "frames": int(900 * math.exp(-(((k - centre) / 4) ** 2))) + 1,
+        }
+        for k in range(30)
+    ]
+
+
+SUSTAINED: dict[str, JsonValue] = {
+    "read_mb_s": 700.0,
+    "lowest_window_mb_s": 450.0,
+    "throttle_threshold_mb_s": 560.0,
+    "windows": [
+        {"start_s": i, "end_s": i + 1, "mb_s": 450.0 if 60 < i < 80 else 700.0} for i in range(900)
+    ],
+    "crossfade_windows": [{"start_s": 30, "end_s": 35}],
+    "thermal": {
+        "summary": {"temperature_warning_c": 60.0, "temperature_critical_c": 70.0},
+        "series": [{"elapsed_s": i, "temperature_c": 40 + i / 50} for i in range(0, 900, 2)],
+    },
+}
+REPLAY: dict[str, JsonValue] = {
+    "achieved_mb_s": 650.0,
+    "requested_mb_s": 656.0,
+    "dropped_frames": 3,
+    "per_stream": [
+        {
+            "stream": label,
+            "frame_interval_ms": 33.367,
+            "buffer_frames": 3,
+            "dropped_frames": dropped,
+            "latency_histogram": _histogram(centre),
+        }
+        for label, dropped, centre in (("4K", 3, 20), ("HD #1", 0, 14), ("HD #2", 0, 15))
+    ],
+}
+
+
+def _svg_text(svg: bytes) -> str:
+    ET.fromstring(svg)  # well-formed XML, as a browser needs it
+    return svg.decode("utf-8")
+
+
+def test_throughput_and_temperature_share_one_figure() -> None:
+    (plot,) = plots_for_test(SUSTAINED, REQUIREMENTS, "test_sustained_read[Show]")
+    assert plot.name == "throughput over time"
+    text = _svg_text(plot.svg)
+    assert OKABE_ITO[0].lower() in text.lower()  # measured throughput
+    assert OKABE_ITO[1].lower() in text.lower()  # temperature
+    assert "stroke-dasharray" in text  # requirement lines told apart without colour
+    assert not re.search(r"(href|src)=\"https?:", text)  # nothing to load from anywhere
+
+
+def test_latency_plot_per_stream_kind_with_drops() -> None:
+    (plot,) = plots_for_test(REPLAY, REQUIREMENTS, "test_normal_playback[Show]")
+    assert plot.name == "frame latency"
+    _svg_text(plot.svg)
+
+
+def test_temperature_alone_still_plots() -> None:
+    only_thermal = {"thermal": SUSTAINED["thermal"]}
+    (plot,) = plots_for_test(only_thermal, REQUIREMENTS, "t")
+    assert plot.name == "temperature over time"
+
+
+def test_no_series_no_plot() -> None:
+    assert plots_for_test({"read_mb_s": 900.0}, REQUIREMENTS, "t") == []
+    broken: dict[str, JsonValue] = {
+        "windows": [{"start_s": "x"}],
+        "thermal": {"series": None},
+        "per_stream": [{"stream": "HD", "frame_interval_ms": 40.0, "latency_histogram": []}],
+    }
+    assert plots_for_test(broken, REQUIREMENTS, "t") == []
+
+
+def test_series_are_thinned_to_a_plots_worth() -> None:
+    thinned = compact(SUSTAINED)
+    windows = thinned["windows"]
+    assert isinstance(windows, list)
+    assert len(windows) <= MAX_SERIES_POINTS
+    assert windows[-1] == {"start_s": 899, "end_s": 900, "mb_s": 700.0}  # the end is kept
+    assert thinned["read_mb_s"] == 700.0
+    assert thin(list(range(10))) == list(range(10))
+    assert len(thin(list(range(10_001)))) <= MAX_SERIES_POINTS
+
+
+def test_latency_histogram_is_small_and_counts_every_frame() -> None:
+    stats = FrameStats(fps=25, buffer_frames=3, due_frames=5000)
+    for index in range(5000):
+        latency_ns = 200_000 + (index % 97) * 150_000 + (400_000_000 if index == 4321 else 0)
+        stats.add(index, Completion(index * 40, latency_ns, 1_000_000, 0))
+    bins = _latency_histogram(stats)
+    assert len(bins) <= LATENCY_HISTOGRAM_BINS + 1
+    assert sum(int(item["frames"]) for item in bins if isinstance(item, dict)) == 5000  # type: ignore[call-overload]
+    last = bins[-1]
+    assert isinstance(last, dict)
+    assert last["from_ms"] <= 400.2 <= last["to_ms"]  # type: ignore[operator]
+
+
+def test_summary_row_names_the_figure_and_its_requirement() -> None:
+    assert measured_and_required(REPLAY) == (
+        "650.0 MB/s, 3 dropped frames",
+        "656.0 MB/s, no dropped frame",
+    )
+    read = {"read_mb_s": 1017.3, "required_mb_s": 656.0}
+    assert measured_and_required(read) == ("read 1017.3 MB/s", "656.0 MB/s")
+    assert measured_and_required({}) == ("", "")
