@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,11 @@ def bench_ceiling(bench: Bench) -> dict[str, Any]:
                 bench.fio, bench.scratch, "read.bin", "read", bs=bs, depth=depth, seconds=seconds
             )
     best_name = max(sweep, key=lambda name: sweep[name])
-    plan = SustainedPlan.for_scale(1.0, duration_s=4 * seconds)
+    # The sustained job over the file laid out for the fidelity step, not a fresh 16 GiB one.
+    plan = replace(
+        SustainedPlan.for_scale(1.0, duration_s=4 * seconds),
+        read_file_bytes=(bench.scratch / "read.bin").stat().st_size,
+    )
     sustained: list[float] = []
     best: list[float] = []
     best_bs, best_depth = (int(part.split("=")[1].rstrip("k")) for part in best_name.split())
