@@ -1,0 +1,210 @@
+"""The reports of a real scaled setup check, as a person gets them: the HTML page rendered in
+headless Chromium (verdict banner, matrix and a plot visible, nothing loaded from outside), the
+JSON valid against the published schema, `summary` and `compare` on the saved file, and an
+interrupted run's report saying so."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_qlab.report.model import json_schema
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import FioWatch, MainJob, MainJobRunner
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+WINDOW = (900, 7000)
+"""Tall enough that the results table, with its plots, is inside the screenshot."""
+OKABE_BLUE = (0x00, 0x72, 0xB2)
+EXTERNAL_LOAD = re.compile(
+    r"<(?:img|script|iframe|source|video|audio|embed)\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//"
+    r"|<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//"
+    r"|url\(\s*[\"']?(?:https?:)?//"
+    r"|@import\s+[\"']?(?:https?:)?//",
+    re.IGNORECASE,
+)
+"""What makes a browser fetch something; a plain <a href> link loads nothing."""
+
+
+@pytest.fixture(scope="module")
+def setup_run(
+    tmp_path_factory: pytest.TempPathFactory, main_job_in: Callable[[Path], MainJobRunner]
+) -> MainJob:
+    workdir = tmp_path_factory.mktemp("report")
+    volume = workdir / "Show"
+    volume.mkdir()
+    return main_job_in(workdir).run(volume)
+
+
+def _html_path(job: MainJob) -> Path:
+    (found,) = sorted(job.report_dir.glob("*.html"))
+    return found
+
+
+def _results_data(page: str) -> dict[str, Any]:
+    match = re.search(r'data-jsonblob="([^"]*)"', page)
+    assert match, "no results data in the HTML report"
+    data: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    return data
+
+
+def test_html_report_holds_every_element(setup_run: MainJob) -> None:
+    assert "Traceback" not in setup_run.output, setup_run.output
+    page = _html_path(setup_run).read_text(encoding="utf-8")
+    for css_class in (
+        "qlab-verdict",
+        "qlab-drive",
+        "qlab-profile",
+        "qlab-summary",
+        "qlab-matrix",
+    ):
+        assert f'class="{css_class}"' in page, css_class
+    assert 'data-mode="setup_check"' in page
+    assert "REHEARSAL" in page
+    extras = [
+        extra
+        for runs in _results_data(page)["tests"].values()
+        for run in runs
+        for extra in run["extras"]
+    ]
+    plots = [extra for extra in extras if extra["format_type"] == "image"]
+    assert plots, "no plot in the report"
+    assert {plot["name"] for plot in plots} >= {"frame latency"}
+    assert all(plot["content"].startswith("data:image/svg+xml;base64,") for plot in plots)
+    assert not EXTERNAL_LOAD.search(page), EXTERNAL_LOAD.search(page)
+
+
+def test_json_report_validates_against_the_published_schema(setup_run: MainJob) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    document = setup_run.report()
+    jsonschema.validate(document["qlab"], json_schema())
+    qlab = document["qlab"]
+    entries = {entry["name"].split("[", 1)[0]: entry for entry in qlab["tests"]}
+    assert {"test_sequential_read", "test_normal_playback"} <= entries.keys()
+    replay = entries["test_normal_playback"]
+    assert replay["mode"] == "setup_check"
+    assert replay["measured"]
+    assert replay["required"]
+    assert replay["series"]["latency_histograms"]
+    environment = document["environment"]
+    assert environment["Show profile"] == "default"
+    assert environment["fio"].startswith("fio")
+
+
+def test_summary_and_compare_read_the_saved_report(setup_run: MainJob) -> None:
+    path = setup_run.report_path()
+    volume = setup_run.volume_report()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest_qlab.report", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    summary = cli("summary", str(path))
+    assert summary.returncode == 0, summary.stderr
+    assert f"{volume['name']}: {volume['rating'].upper()}" in summary.stdout
+    assert "REHEARSAL" in summary.stdout
+    compare = cli("compare", str(path), str(path))
+    assert compare.returncode == 0, compare.stderr
+    assert f"{volume['name']}: no change that matters" in compare.stdout
+
+
+def _chromium() -> str:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+
+
+def _run_chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    environment = {**os.environ, "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
+    )
+
+
+def test_report_as_a_person_sees_it_in_chromium(setup_run: MainJob, tmp_path: Path) -> None:
+    """Rows expanded (`?collapsed=none`, a pytest-html query parameter) as a reader clicking
+    each one would see them."""
+    url = _html_path(setup_run).resolve().as_uri() + "?collapsed=none"
+    dom = _run_chromium("--virtual-time-budget=5000", "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr
+    rendered = dom.stdout
+    assert 'class="qlab-verdict"' in rendered
+    assert 'class="qlab-matrix"' in rendered
+    # the template's <img src=""> gets a plot only when pytest-html's script shows a row's media
+    assert '<img src="data:image/svg+xml;base64,' in rendered, "no plot rendered"
+    assert not EXTERNAL_LOAD.search(rendered), EXTERNAL_LOAD.search(rendered)
+
+    screenshot = tmp_path / "report.png"
+    shot = _run_chromium(
+        f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={screenshot}", url
+    )
+    assert shot.returncode == 0, shot.stderr
+    image_module = pytest.importorskip("PIL.Image")
+    with image_module.open(screenshot) as image:
+        assert image.format == "PNG"
+        assert image.size == WINDOW
+        pixels = image.convert("RGB")
+        colours = pixels.getcolors(maxcolors=1 << 20) or []
+    assert len(colours) > 50, "the screenshot is blank"
+    banner = {(0x1B, 0x78, 0x37), (0xB2, 0x18, 0x2B)}
+    counts = {colour: count for count, colour in colours}
+    assert any(counts.get(colour, 0) > 200 for colour in banner), "no verdict banner on screen"
+    assert counts.get(OKABE_BLUE, 0) > 20, "no plot on screen (its Okabe-Ito blue is missing)"
+
+
+def test_interrupted_run_report_says_interrupted(
+    tmp_path: Path, main_job: MainJobRunner, fio_watch: FioWatch
+) -> None:
+    volume = tmp_path / "Show"
+    volume.mkdir()
+    process = main_job.start(volume, scale="0.5")
+    try:
+        fio_watch.wait_for(process, "sequential-write")
+        time.sleep(0.5)
+        os.kill(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    run = main_job.finished(process.returncode, stdout, stderr)
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, run.output
+    page = _html_path(run).read_text(encoding="utf-8")
+    assert "INTERRUPTED by SIGINT" in html.unescape(page)
+    assert run.report()["qlab"]["interrupted"] is True
+    summary = subprocess.run(
+        [sys.executable, "-m", "pytest_qlab.report", "summary", str(run.report_path())],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert "INTERRUPTED" in summary.stdout, summary.stdout + summary.stderr
