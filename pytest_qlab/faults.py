@@ -3,6 +3,7 @@ technician needs to know the drive vanished, turned read-only or filled up, and 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 
@@ -41,6 +42,7 @@ def volume_fault(exc: FioError | VolumeError, scratch: ScratchSpace) -> str | No
         read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except OSError:
         present, read_only = False, False
+    read_only = read_only or (present and _refuses_writes(scratch))
     if not present:
         return (
             f"the volume {path} disappeared during the run (unplugged, unmounted or its "
@@ -73,3 +75,17 @@ def volume_fault(exc: FioError | VolumeError, scratch: ScratchSpace) -> str | No
             "Aid, fsck) and do not play a show from it until a run passes"
         )
     return None
+
+
+def _refuses_writes(scratch: ScratchSpace) -> bool:
+    """Whether a file can no longer be created in our run folder: Linux's emergency read-only
+    (ext4 after an error) does not show in statvfs's flags."""
+    probe = scratch.run_dir / ".write-probe"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        return exc.errno == errno.EROFS
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        probe.unlink()
+    return False

@@ -412,6 +412,12 @@ def _console_lines(console_text: str) -> tuple[str, ...]:
 
 
 def _validate(document: dict[str, Any], diagnostics: tuple[str, ...]) -> FioResult:
+    if "jobs" not in document:  # every fio report and status document lists its jobs
+        raise FioError(
+            "fio's output is not a fio report (a JSON document without jobs); "
+            "check that --fio points at fio",
+            diagnostics=diagnostics,
+        )
     try:
         return FioResult.model_validate(document)
     except ValidationError as exc:

@@ -347,7 +347,7 @@ class Mounts:
             pytest.skip(f"cannot remount {point} read-only: {result.stderr.strip()}")
         return point
 
-    def loop_ext4(self, name: str, size_mib: int) -> Path:
+    def loop_ext4(self, name: str, size_mib: int, *, options: str | None = None) -> Path:
         for tool in ("mkfs.ext4", "losetup", "mount", "umount"):
             if shutil.which(tool) is None:
                 pytest.skip(f"{tool} is not installed")
@@ -365,7 +365,8 @@ class Mounts:
         device = attached.stdout.strip()
         self._undo.append((f"losetup -d {device}", lambda: _detach(device)))
         point = self._mount_point(name)
-        self._mount(f"{device} (ext4)", point, "-t", "ext4", device)
+        extra = ("-o", options) if options else ()
+        self._mount(f"{device} (ext4)", point, "-t", "ext4", *extra, device)
         return point
 
     def cleanup(self) -> list[str]:
