@@ -74,7 +74,7 @@ REPORT_PATHS_KEY = pytest.StashKey[list[Path]]()
 TEST_ENTRIES_KEY = pytest.StashKey[dict[str, TestEntry]]()
 """Each qualification test's summary row, by node id, in run order, for the reports."""
 LONG_RUNS_LEFT_OUT_KEY = pytest.StashKey[int]()
-LONG_MARKERS = ("show_pattern", "sustained")
+LONG_MARKERS = ("show_pattern", "sustained", "integrity")
 """Modes that take hours: run only when chosen with -m or by naming their file."""
 
 # The fixtures are defined in pytest_qlab.fixtures; naming them here registers them.
@@ -102,6 +102,7 @@ MARKERS = {
     "show_pattern": "show pattern (2.5 h): the show's phases back to back",
     "sustained": "max sustained (2 h): flat-out reads with thermal watch",
     "capacity": "maximum stream count: the most simultaneous streams without a dropped frame",
+    "integrity": "data integrity (optional): crc32c-checked write and read-back, first bad offset",
 }
 
 

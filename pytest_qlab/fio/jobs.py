@@ -60,6 +60,11 @@ class FioJob(BaseModel):
     """Read from here on, so repeated crossfades do not re-read what the last one read."""
     lat_log_prefix: str | None = None
     """Absolute path prefix of the per-I/O latency log (<prefix>_lat.<n>.log)."""
+    verify: Literal["crc32c"] | None = None
+    """Checksum every block: a write stores it in the block, a read checks it."""
+    do_verify: bool = True
+    """With `verify`, a write job reads its blocks back at its end; False leaves that to a later
+    read job, so the data comes from the drive and not from a cache."""
 
     @field_validator("lat_log_prefix")
     @classmethod
@@ -100,6 +105,10 @@ class FioJob(BaseModel):
             lines.append("end_fsync=1")
         if self.stonewall:
             lines.append("stonewall")
+        if self.verify is not None:
+            # No state file: fio would write it next to the test file, on the volume.
+            lines += [f"verify={self.verify}", f"do_verify={int(self.do_verify)}"]
+            lines.append("verify_state_save=0")
         if self.lat_log_prefix is not None:
             # One line per I/O (log_avg_msec=0) with its file offset, to time every frame.
             lines += [
