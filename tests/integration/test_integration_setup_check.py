@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_qlab.drive.advisories import ADVISORY_NAMES
+
 if TYPE_CHECKING:
     from tests.integration.conftest import Entry, MainJob, MainJobRunner
 
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 SCRATCH_ROOT_NAME = ".pytest-qlab"
 SETUP_CHECK_ITEMS = {
+    "test_preshow_advisory",
     "test_sequential_write",
     "test_sequential_read",
     "test_normal_playback",
@@ -104,7 +107,7 @@ def test_report_holds_the_measurements(volume_run: VolumeRun) -> None:
     ran = {test["nodeid"].rsplit("::", 1)[-1].split("[", 1)[0] for test in document["tests"]}
     assert ran == SETUP_CHECK_ITEMS
     outcomes = job.outcomes()
-    assert len(outcomes) == 6, outcomes
+    assert len(outcomes) == 6 + len(ADVISORY_NAMES), outcomes
     assert "error" not in outcomes.values(), job.output
     html = job.report_path().with_suffix(".html")
     assert html.is_file(), f"no HTML report next to {job.report_path()}"
