@@ -366,6 +366,10 @@ class PhaseResult:
             "dropped_frames": self.dropped,
             "normal_dropped_frames": self.normal_dropped,
             "crossfades": len(self.plan.crossfade_starts_s),
+            "crossfade_windows": [
+                {"start_s": start_s, "end_s": round(start_s + self.plan.crossfade_duration_s, 3)}
+                for start_s in self.plan.crossfade_starts_s
+            ],
             "crossfade_dropped_frames": self.crossfade_dropped,
             "worst_lateness_ms": round(
                 max((r.frames.worst_lateness_ms for r in self.replay.streams), default=0.0), 3
