@@ -121,6 +121,12 @@ def resolve_target(raw: str, *, is_system_default: bool = False) -> TargetVolume
             f"{raw!r} is a file, not a folder; pass the drive's mount point ({example})"
         )
     resolved = expanded.resolve()
+    if resolved.parent == resolved and not is_system_default:
+        # Almost always a slip (an empty variable before a slash), and the system disk.
+        raise VolumeError(
+            f"{raw!r} is the root of the system disk, not a show drive; pass the folder the show "
+            f"drive is mounted at ({example}), or leave --volume out to test the system disk"
+        )
     if SCRATCH_ROOT_NAME in resolved.parts:
         raise VolumeError(
             f"{raw!r} is inside pytest-qlab's own scratch folder; "
