@@ -84,7 +84,8 @@ def _run_in_group(
 
 def _entry(job: MainJob, name: str) -> dict[str, Any]:
     (entry,) = [t for t in job.report()["tests"] if f"::{name}[" in t["nodeid"]]
-    return entry
+    found: dict[str, Any] = entry
+    return found
 
 
 def _check_progress_lines(job: MainJob, direction: str) -> None:

@@ -1,0 +1,68 @@
+"""The show-pattern suite end to end with real fio at time scale 0.005 (the 2.5 h show in about
+45 s): one item per phase, in the show's order, each with its throughput windows and throttle
+verdict, and live progress lines in a log (stdout is a pipe here, not a terminal)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import MainJobRunner
+
+pytestmark = pytest.mark.integration
+
+PROFILE = """\
+name = "two HD 422"
+[[streams]]
+name = "hd"
+codec = "422"
+raster = "1920x1080"
+fps = 25
+count = 2
+"""
+PHASES = ["house-open", "act-1", "intermission", "act-2", "finale"]
+_PROGRESS = re.compile(
+    r"^qlab show pattern (?P<phase>[a-z0-9-]+) \[[^\]]+\]: \d+:\d\d of \d+:\d\d, \d+:\d\d left, "
+    r"[\d.]+ MB/s now",
+    re.MULTILINE,
+)
+
+
+def test_show_pattern_phases_in_order_with_windows_and_progress(
+    tmp_path: Path, main_job: MainJobRunner
+) -> None:
+    volume = tmp_path / "Show"
+    volume.mkdir()
+    profile = tmp_path / "two-hd.toml"
+    profile.write_text(PROFILE, encoding="utf-8")
+
+    job = main_job.run(volume, "-m", "show_pattern", "--qlab-profile", str(profile), scale="0.005")
+
+    assert "Traceback" not in job.output, job.output
+    tests = job.report()["tests"]
+    nodeids = [test["nodeid"] for test in tests]
+    assert len(nodeids) == len(PHASES), nodeids
+    for nodeid, phase in zip(nodeids, PHASES, strict=True):
+        assert nodeid.endswith(f"-{phase}]"), f"phases out of order: {nodeids}"
+    for test in tests:
+        metadata = test["metadata"]
+        phase = metadata["phase"]
+        assert metadata["windows"], f"{phase}: no throughput windows from the status documents"
+        assert all(window["mb_s"] >= 0 for window in metadata["windows"])
+        assert metadata["continuous_mb_s"] > 0
+        assert metadata["baseline_mb_s"] == metadata["continuous_mb_s"]
+        assert "throttle_summary" in metadata
+        assert "thermal_summary" in metadata
+        if test["outcome"] == "failed":  # a busy shared disk may drop frames; say which
+            assert f"phase {phase}" in test["call"]["longrepr"]
+
+    written = [match["phase"] for match in _PROGRESS.finditer(job.stdout)]
+    assert set(written) == set(PHASES), job.stdout
+    assert written == sorted(written, key=PHASES.index), "progress lines follow the phases"
+    final = [line for line in job.stdout.splitlines() if "dropped frames" in line]
+    assert len(final) == len(PHASES), "each phase ends with a line counting its dropped frames"
+    assert not (volume / ".pytest-qlab").exists(), "scratch folder left behind"
