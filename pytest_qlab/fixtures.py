@@ -26,7 +26,6 @@ from pytest_qlab.setup_check import SetupCheck
 from pytest_qlab.show_pattern import ShowPatternPlan
 from pytest_qlab.show_pattern_check import ShowPatternCheck
 from pytest_qlab.signals import interruption_name
-from pytest_qlab.sustained import SustainedPlan
 from pytest_qlab.sustained_check import SustainedCheck
 from pytest_qlab.thermal import DEFAULT_INTERVAL_S, ThermalMonitor
 from pytest_qlab.verdict import Rating, Requirement
@@ -168,7 +167,7 @@ def qlab_sustained(
     """Max sustained read and write on this volume; the read file is laid out (after a
     free-space check for both files) by the first test that needs it."""
     record = qlab_session.volumes[str(qlab_volume.path)]
-    plan = SustainedPlan.for_scale(qlab_session.options.time_scale)
+    plan = qlab_session.sustained_plan()
     return SustainedCheck(
         qlab_runner,
         qlab_scratch,
@@ -203,6 +202,7 @@ def qlab_show_pattern(
         qlab_session.profile,
         record,
         thermal=qlab_thermal,
+        windows=qlab_session.sustained_plan(),
         progress=qlab_progress,
     )
 

@@ -52,6 +52,33 @@ def progress_interval(text: str) -> float:
     return value
 
 
+def throttle_drop_percent(text: str) -> float:
+    """Percent below the early baseline that counts as throttling, returned as a fraction."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 1 <= value <= 90:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a throttling threshold: give the percent drop below the early "
+            "baseline that counts as throttling, 1 to 90 (default 20)"
+        )
+    return value / 100
+
+
+def throttle_time(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a throttling time: give how many seconds (at full scale) a drop "
+            "must last to count as throttling, 1 to 3600 (default 30)"
+        )
+    return value
+
+
 def non_empty_path(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path was given")
@@ -70,6 +97,9 @@ class QlabOptions:
     report_dir: Path
     keep_files: bool
     progress_interval_s: float | None = None
+    throttle_drop_fraction: float = 0.20
+    throttle_min_s: float = 30.0
+    """Full-scale seconds; compressed by the time scale like every duration."""
     """Seconds between progress lines in a log; None: a minute, compressed by the time scale."""
 
     @property

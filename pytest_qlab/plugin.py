@@ -44,10 +44,11 @@ from pytest_qlab.options import (
     non_empty_path,
     progress_interval,
     rating_level,
+    throttle_drop_percent,
+    throttle_time,
     time_scale,
 )
 from pytest_qlab.profiles import ProfileError, load_profile
-from pytest_qlab.report.attach import entry_for, plot_extras
 from pytest_qlab.report.entries import TestEntry, compact
 from pytest_qlab.report.html import report_title, verdict_banner
 from pytest_qlab.report.json import add_qlab_block
@@ -157,6 +158,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help=help_progress,
     )
+    help_drop = (
+        "percent drop below the early baseline that counts as throttling in the long runs "
+        "(default 20)"
+    )
+    group.addoption(
+        "--qlab-throttle-drop",
+        dest="qlab_throttle_drop",
+        type=throttle_drop_percent,
+        metavar="PERCENT",
+        help=help_drop,
+    )
+    help_time = "seconds a drop must last to count as throttling, at full scale (default 30)"
+    group.addoption(
+        "--qlab-throttle-time",
+        dest="qlab_throttle_time",
+        type=throttle_time,
+        metavar="SECONDS",
+        help=help_time,
+    )
     parser.addini("qlab_time_scale", help_scale)
     parser.addini("qlab_progress_interval", help_progress)
     parser.addini("qlab_require", help_require)
@@ -195,6 +215,8 @@ def read_options(config: pytest.Config) -> QlabOptions:
         report_dir=Path(report_dir or DEFAULT_REPORT_DIR),
         keep_files=bool(config.getoption("qlab_keep_files")),
         progress_interval_s=interval_s,
+        throttle_drop_fraction=config.getoption("qlab_throttle_drop") or 0.20,
+        throttle_min_s=config.getoption("qlab_throttle_time") or 30.0,
     )
 
 
@@ -393,6 +415,9 @@ def pytest_runtest_makereport(
     qlab = session_of(item.config)
     if qlab is None:
         return report
+    # Here, not at the top: matplotlib loads (and caches fonts) only in a qualification run.
+    from pytest_qlab.report.attach import entry_for, plot_extras
+
     metadata = item.stash.get(ITEM_METADATA_KEY, None) or {}
     entry = entry_for(item, report, metadata)
     if entry is not None:  # a teardown error replaces the call's "passed"

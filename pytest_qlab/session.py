@@ -14,6 +14,7 @@ from pytest_qlab.leftovers import LeftoverCleanup
 from pytest_qlab.matrix import CellKey
 from pytest_qlab.options import QlabOptions
 from pytest_qlab.profiles import ShowProfile
+from pytest_qlab.sustained import SustainedPlan
 from pytest_qlab.verdict import (
     REPLAY_NAMES,
     Evidence,
@@ -90,6 +91,14 @@ class QlabSession:
     def __post_init__(self) -> None:
         for target in self.targets:
             self.volumes[str(target.path)] = VolumeRecord(target)
+
+    def sustained_plan(self) -> SustainedPlan:
+        """Windows and the throttling rule for the long runs, as the user set them."""
+        return SustainedPlan.for_scale(
+            self.options.time_scale,
+            drop_fraction=self.options.throttle_drop_fraction,
+            throttle_min_s=self.options.throttle_min_s,
+        )
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:

@@ -31,6 +31,7 @@ class ShowPatternCheck:
         *,
         thermal: ThermalMonitor | None = None,
         progress: ProgressFactory = silent_progress,
+        windows: SustainedPlan | None = None,
     ) -> None:
         self.runner = runner
         self.scratch = scratch
@@ -40,7 +41,7 @@ class ShowPatternCheck:
         self.thermal = thermal
         self.progress = progress
         # Windows and the throttling rule of the max-sustained run, at this run's time scale.
-        self.windows = SustainedPlan.for_scale(plan.time_scale)
+        self.windows = windows or SustainedPlan.for_scale(plan.time_scale)
         self._layout_error: Exception | None = None
         self._laid_out = False
 

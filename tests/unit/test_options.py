@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.options import QlabOptions, non_empty_path, rating_level, time_scale
+from pytest_qlab.options import (
+    QlabOptions,
+    non_empty_path,
+    rating_level,
+    throttle_drop_percent,
+    throttle_time,
+    time_scale,
+)
 from pytest_qlab.verdict import Rating
 
 
@@ -61,3 +68,45 @@ def test_rehearsal_is_any_scale_below_one(scale: float, rehearsal: bool) -> None
     )
 
     assert options.rehearsal is rehearsal
+
+
+@pytest.mark.parametrize(("text", "fraction"), [("20", 0.20), ("5.5", 0.055), ("90", 0.90)])
+def test_throttle_drop_is_a_percent(text: str, fraction: float) -> None:
+    assert throttle_drop_percent(text) == pytest.approx(fraction)
+
+
+@pytest.mark.parametrize("text", ["0", "0.5", "95", "-20", "twenty", "nan"])
+def test_throttle_drop_rejects_with_the_range(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="1 to 90"):
+        throttle_drop_percent(text)
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "7200", "soon", "inf"])
+def test_throttle_time_rejects_with_the_range(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="1 to 3600"):
+        throttle_time(text)
+
+
+def test_throttle_settings_reach_the_long_runs_plan(tmp_path: Path) -> None:
+    from pytest_qlab.fio.runner import FioBinary
+    from pytest_qlab.profiles import DEFAULT_PROFILE
+    from pytest_qlab.session import QlabSession
+
+    options = QlabOptions(
+        volumes=(),
+        profile="default",
+        fio=None,
+        time_scale=1.0,
+        require=Rating.ACCEPTABLE,
+        report_dir=tmp_path,
+        keep_files=False,
+        throttle_drop_fraction=throttle_drop_percent("35"),
+        throttle_min_s=throttle_time("120"),
+    )
+    fio = FioBinary(Path("/usr/bin/fio"), (3, 33), "fio-3.33")
+    session = QlabSession(options=options, targets=(), fio=fio, profile=DEFAULT_PROFILE)
+
+    settings = session.sustained_plan().throttle
+
+    assert settings.drop_fraction == pytest.approx(0.35)
+    assert settings.min_duration_s == pytest.approx(120)
