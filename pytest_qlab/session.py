@@ -109,12 +109,14 @@ class QlabSession:
 
     def decision(self, record: VolumeRecord) -> RatingDecision:
         """The measured rating, capped at insufficient by an advisory that endangers playback
-        (a failing drive plays well today and not tomorrow)."""
+        (a failing drive plays well today and not tomorrow) or by a measurement that failed
+        (fio killed, an I/O error): a drive is never ready on part of the evidence."""
         measured = rate(record.evidence(), self.requirements)
-        failed = record.failed_advisories
-        if not failed:
+        reasons = tuple(
+            f"{advisory.title}: {advisory.message}" for advisory in record.failed_advisories
+        ) + tuple(f"a measurement failed: {error}" for error in record.errors)
+        if not reasons:
             return measured
-        reasons = tuple(f"{advisory.title}: {advisory.message}" for advisory in failed)
         return RatingDecision(Rating.INSUFFICIENT, measured.reasons + reasons)
 
     def ready(self, record: VolumeRecord) -> bool:

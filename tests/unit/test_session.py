@@ -68,3 +68,17 @@ def test_a_failed_advisory_caps_the_rating_and_says_why(session: QlabSession) ->
     assert decision.reasons[-1] == "SMART health: checked"
     assert not session.ready(record)
     assert not session.all_ready
+
+
+def test_a_failed_measurement_caps_the_rating_and_says_why(session: QlabSession) -> None:
+    (record,) = session.volumes.values()
+    _acceptable_measurements(record)
+    record.errors.append("fio was killed by SIGKILL before it finished")
+
+    decision = session.decision(record)
+
+    assert decision.rating is Rating.INSUFFICIENT
+    assert decision.reasons[-1] == (
+        "a measurement failed: fio was killed by SIGKILL before it finished"
+    )
+    assert not session.ready(record)
