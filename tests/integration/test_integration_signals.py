@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import FioWatch, MainJobRunner
+    from collections.abc import Callable
+
+    from tests.integration.conftest import Entry, FioWatch, MainJobRunner
 
 pytestmark = pytest.mark.integration
 
@@ -46,11 +48,15 @@ def test_signal_stops_fio_cleans_up_and_reports(
     tmp_path: Path,
     main_job: MainJobRunner,
     fio_watch: FioWatch,
+    volume_snapshot: Callable[[Path], dict[str, Entry]],
     signum: signal.Signals,
     job: str,
 ) -> None:
     volume = tmp_path / "Show"
-    volume.mkdir()
+    (volume / "media").mkdir(parents=True)
+    (volume / "media" / "clip-01.mov").write_bytes(os.urandom(256 * 1024))
+    (volume / "cue list.txt").write_text("cue 1: house open\n", encoding="utf-8")
+    before = volume_snapshot(volume)
     process = main_job.start(volume, scale=SLOW_SCALE)
     try:
         fio_watch.wait_for(process, job)
@@ -70,7 +76,7 @@ def test_signal_stops_fio_cleans_up_and_reports(
     assert "Traceback" not in run.output, run.output
     assert lingering == [], "fio outlived the interrupted run"
     assert not (volume / SCRATCH_ROOT_NAME).exists(), "scratch folder left behind"
-    assert sorted(volume.iterdir()) == []
+    assert volume_snapshot(volume) == before, "the user's files changed"
     assert run.leftovers_in_system_temp() == [], "fio control files left behind"
     assert f"INTERRUPTED by {signum.name}" in run.stdout
 
