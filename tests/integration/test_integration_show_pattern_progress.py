@@ -1,5 +1,5 @@
-"""The show-pattern suite end to end with real fio at time scale 0.005 (the 2.5 h show in about
-45 s): one item per phase, in the show's order, each with its throughput windows and throttle
+"""The show-pattern suite end to end with real fio at time scale 0.0025 (the 2.5 h show in about
+23 s): one item per phase, in the show's order, each with its throughput windows and throttle
 verdict, and live progress lines in a log (stdout is a pipe here, not a terminal)."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def test_show_pattern_phases_in_order_with_windows_and_progress(
     profile = tmp_path / "two-hd.toml"
     profile.write_text(PROFILE, encoding="utf-8")
 
-    job = main_job.run(volume, "-m", "show_pattern", "--qlab-profile", str(profile), scale="0.005")
+    job = main_job.run(volume, "-m", "show_pattern", "--qlab-profile", str(profile), scale="0.0025")
 
     assert "Traceback" not in job.output, job.output
     tests = job.report()["tests"]
@@ -57,8 +57,11 @@ def test_show_pattern_phases_in_order_with_windows_and_progress(
         assert metadata["baseline_mb_s"] == metadata["continuous_mb_s"]
         assert "throttle_summary" in metadata
         assert "thermal_summary" in metadata
-        if test["outcome"] == "failed":  # a busy shared disk may drop frames; say which
-            assert f"phase {phase}" in test["call"]["longrepr"]
+        # Two HD streams (a crossfade makes four) are light for any disk: every frame on time.
+        assert test["outcome"] == "passed", test["call"].get("longrepr")
+        assert metadata["dropped_frames"] == 0
+        if phase.startswith("act-"):
+            assert metadata["crossfade_windows"], f"{phase}: no crossfade at this scale"
 
     written = [match["phase"] for match in _PROGRESS.finditer(job.stdout)]
     assert set(written) == set(PHASES), job.stdout
