@@ -6,6 +6,7 @@ so that `pytest tests/` and other projects are never affected by it.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -366,14 +367,19 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """`pytest suites/` is the 30-second setup check; the show pattern (2.5 h) and the max
-    sustained run (2 h) join only when asked for, so nobody starts a 5-hour run by accident."""
-    if session_of(config) is None or config.option.markexpr:
+    sustained run (2 h) join only when asked for, so nobody starts a 5-hour run by accident.
+    Asking means naming the mode's marker in -m (`-m "not capacity"` asks for none of them) or
+    naming its file."""
+    if session_of(config) is None:
         return
     named = _named_files(config)
+    chosen = set(re.findall(r"\w+", config.option.markexpr or "")) & set(LONG_MARKERS)
     keep: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:
-        long_run = any(item.get_closest_marker(marker) for marker in LONG_MARKERS)
+        long_run = any(
+            item.get_closest_marker(marker) for marker in LONG_MARKERS if marker not in chosen
+        )
         (left_out if long_run and item.path.resolve() not in named else keep).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)

@@ -51,3 +51,16 @@ def test_naming_the_file_selects_it_without_m(
 
     assert len(_collected(result)) == 5
     assert "setup check only" not in result.stdout.str()
+
+
+def test_a_marker_expression_that_does_not_name_a_long_mode_leaves_it_out(
+    with_show_pattern: pytest.Pytester, run_qlab: Callable[..., pytest.RunResult]
+) -> None:
+    """`-m "not capacity"` (the README's way to skip the capacity search) must not start the
+    2.5-hour show pattern."""
+    result = run_qlab("--collect-only", "-q", "-m", "not capacity")
+
+    items = _collected(result)
+    assert items, result.stdout.str()
+    assert not any("test_show_pattern" in item for item in items)
+    assert not any("test_max_stream_count" in item for item in items)
