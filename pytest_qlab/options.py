@@ -6,6 +6,8 @@ Precedence is command line > ini > default; every error names where the bad valu
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,17 +16,24 @@ from pytest_qlab.verdict import Rating
 DEFAULT_REPORT_DIR = "reports"
 
 
-def time_scale(text: str) -> float:
+def _number(text: str, fits: Callable[[float], bool], problem: str) -> float:
+    """`text` as a number that `fits`, else the one sentence `problem` (what to give)."""
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time scale: give a number above 0 and at most 1 "
-            "(1 = full qualification, 0.01 = a 1 % rehearsal)"
-        )
+    if not fits(value):  # nan fits no bound
+        raise argparse.ArgumentTypeError(f"{text!r} is not {problem}")
     return value
+
+
+def time_scale(text: str) -> float:
+    return _number(
+        text,
+        lambda value: 0 < value <= 1,
+        "a time scale: give a number above 0 and at most 1 "
+        "(1 = full qualification, 0.01 = a 1 % rehearsal)",
+    )
 
 
 def rating_level(text: str) -> Rating:
@@ -40,43 +49,32 @@ def rating_level(text: str) -> Rating:
 
 
 def progress_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value >= 1 and value < float("inf")):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a progress interval: give the seconds between progress lines "
-            "in a log, at least 1 (default: 60 at full scale, compressed by --qlab-time-scale)"
-        )
-    return value
+    return _number(
+        text,
+        lambda value: 1 <= value < math.inf,
+        "a progress interval: give the seconds between progress lines in a log, at least 1 "
+        "(default: 60 at full scale, compressed by --qlab-time-scale)",
+    )
 
 
 def throttle_drop_percent(text: str) -> float:
     """Percent below the early baseline that counts as throttling, returned as a fraction."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 1 <= value <= 90:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a throttling threshold: give the percent drop below the early "
-            "baseline that counts as throttling, 1 to 90 (default 20)"
-        )
-    return value / 100
+    percent = _number(
+        text,
+        lambda value: 1 <= value <= 90,
+        "a throttling threshold: give the percent drop below the early baseline that counts "
+        "as throttling, 1 to 90 (default 20)",
+    )
+    return percent / 100
 
 
 def throttle_time(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 1 <= value <= 3600:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a throttling time: give how many seconds (at full scale) a drop "
-            "must last to count as throttling, 1 to 3600 (default 30)"
-        )
-    return value
+    return _number(
+        text,
+        lambda value: 1 <= value <= 3600,
+        "a throttling time: give how many seconds (at full scale) a drop must last to count "
+        "as throttling, 1 to 3600 (default 30)",
+    )
 
 
 def non_empty_path(text: str) -> str:
