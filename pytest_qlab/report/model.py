@@ -60,6 +60,10 @@ class VolumeReport(BaseModel):
     """Identity, bus and health of the drive, probed before anything was written."""
     advisories: list[Advisory]
     """Pre-show advisories, when the setup check ran them."""
+    cleanup: list[str] = []
+    """What the start of the run cleaned up: a stale lock taken over, folders left by a killed
+    run (with the space reclaimed), folders without our marker left alone."""
+    reclaimed_bytes: int = 0
 
 
 class QlabReport(BaseModel):
@@ -97,6 +101,8 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         matrix=volume_matrix(session.profile.headroom, record),
         drive=record.drive,
         advisories=list(record.advisories),
+        cleanup=record.leftovers.lines() if record.leftovers else [],
+        reclaimed_bytes=record.leftovers.reclaimed_bytes if record.leftovers else 0,
     )
 
 

@@ -81,6 +81,9 @@ def test_leftovers_of_a_crashed_run_are_cleaned_on_the_next_start(
         job.stdout
     )
     assert f"(pid {crashed.pid} on host {host}, started " in job.stdout
+    volume_report = job.volume_report()  # the report says it too, for whoever reads it later
+    assert volume_report["reclaimed_bytes"] == leftover_bytes
+    assert any("reclaimed" in line for line in volume_report["cleanup"])
 
 
 def test_a_second_run_on_a_busy_volume_is_refused(
