@@ -20,6 +20,18 @@ from pytest_qlab.workloads import (
 MINIMUM_RUNTIME_FRACTION = 0.9
 
 
+def ran_full_time(runtime_s: float, planned_s: float) -> bool:
+    """fio stopping well before the planned time means its figures are not a measurement."""
+    return runtime_s >= MINIMUM_RUNTIME_FRACTION * planned_s
+
+
+def early_stop_message(what: str, runtime_s: float, planned_s: float, figures: str) -> str:
+    return (
+        f"the {what} ran {runtime_s:.1f} s of the planned {planned_s:.1f} s: "
+        f"fio stopped early, {figures} not a measurement"
+    )
+
+
 @dataclass(frozen=True)
 class BandwidthResult:
     direction: Literal["read", "write"]
@@ -36,13 +48,11 @@ class BandwidthResult:
 
     @property
     def ran_full_time(self) -> bool:
-        """fio stopping well before the planned time means the figure is not a measurement."""
-        return self.runtime_s >= MINIMUM_RUNTIME_FRACTION * self.planned_s
+        return ran_full_time(self.runtime_s, self.planned_s)
 
     def early_stop_message(self) -> str:
-        return (
-            f"the sequential {self.direction} ran {self.runtime_s:.1f} s of the planned "
-            f"{self.planned_s:.1f} s: fio stopped early, the figure is not a measurement"
+        return early_stop_message(
+            f"sequential {self.direction}", self.runtime_s, self.planned_s, "the figure is"
         )
 
     def metadata(self) -> dict[str, float | int | str]:

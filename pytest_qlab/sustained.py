@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from pytest_qlab.bandwidth import early_stop_message, ran_full_time
 from pytest_qlab.fio.errors import FioInterruptedError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.results import FioResult
@@ -52,7 +53,6 @@ SUSTAINED_WRITE_FILE_BYTES = 16 * BYTES_PER_GIB
 MINIMUM_WINDOW_S = 1
 TAIL_WINDOW_FRACTION = 0.5
 """A last window shorter than half a window (fio's final report) is too short to judge."""
-MINIMUM_RUNTIME_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -247,12 +247,11 @@ class SustainedResult(BaseModel):
 
     @property
     def ran_full_time(self) -> bool:
-        return self.runtime_s >= MINIMUM_RUNTIME_FRACTION * self.planned_s
+        return ran_full_time(self.runtime_s, self.planned_s)
 
     def early_stop_message(self) -> str:
-        return (
-            f"the sustained {self.direction} ran {self.runtime_s:.1f} s of the planned "
-            f"{self.planned_s:.1f} s: fio stopped early, the figures are not a measurement"
+        return early_stop_message(
+            f"sustained {self.direction}", self.runtime_s, self.planned_s, "the figures are"
         )
 
     def metadata(self) -> dict[str, JsonValue]:
