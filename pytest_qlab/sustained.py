@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from pytest_qlab.bandwidth import early_stop_message, ran_full_time
 from pytest_qlab.fio.errors import FioInterruptedError
-from pytest_qlab.fio.jobs import FioJob, FioJobFile
+from pytest_qlab.fio.jobs import FioJob, FioJobFile, platform_engine
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRun, FioRunner
+from pytest_qlab.saturation import REFERENCE, ReadConfig, probe_s_for_scale, read_jobs
 from pytest_qlab.throttle import (
     DEFAULT_DROP_FRACTION,
     ThrottleAnalysis,
@@ -28,12 +29,7 @@ from pytest_qlab.throttle import (
     lowest_window,
 )
 from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MB
-from pytest_qlab.workloads import (
-    SEQUENTIAL_BLOCK_BYTES,
-    SEQUENTIAL_IODEPTH,
-    scaled_bytes,
-    scaled_seconds,
-)
+from pytest_qlab.workloads import scaled_bytes, scaled_seconds
 
 Direction = Literal["read", "write"]
 
@@ -66,6 +62,8 @@ class SustainedPlan:
     throttle: ThrottleSettings
     read_file_bytes: int
     write_file_bytes: int
+    probe_s: float
+    """Per candidate of the read-configuration probe before the read (saturation.py)."""
 
     @classmethod
     def for_scale(
@@ -97,6 +95,7 @@ class SustainedPlan:
             ),
             read_file_bytes=scaled_bytes(SUSTAINED_READ_FILE_BYTES, time_scale),
             write_file_bytes=scaled_bytes(SUSTAINED_WRITE_FILE_BYTES, time_scale),
+            probe_s=probe_s_for_scale(time_scale),
         )
 
     def file_bytes(self, direction: Direction) -> int:
@@ -104,21 +103,33 @@ class SustainedPlan:
 
 
 def sustained_job(
-    directory: Path, file_name: str, direction: Direction, size_bytes: int, duration_s: float
+    directory: Path,
+    file_name: str,
+    direction: Direction,
+    size_bytes: int,
+    duration_s: float,
+    config: ReadConfig = REFERENCE,
 ) -> FioJobFile:
-    """Large blocks at full queue depth for a fixed time, looping over one file."""
+    """Large blocks at full queue depth for a fixed time, looping over one file. A read uses
+    the configuration the probe found fastest; a write always the reference 1 MiB x QD8."""
+    name = f"sustained-{direction}"
+    runtime_ms = round(duration_s * 1000)
+    if direction == "read":
+        engine = platform_engine()
+        jobs = read_jobs(name, file_name, size_bytes, config, runtime_ms, engine=engine)
+        return FioJobFile(directory=directory, jobs=jobs, ioengine=engine)
     return FioJobFile(
         directory=directory,
         jobs=(
             FioJob(
-                name=f"sustained-{direction}",
+                name=name,
                 filename=file_name,
                 rw=direction,
-                block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
+                block_size_bytes=REFERENCE.block_size_bytes,
                 size_bytes=size_bytes,
-                iodepth=SEQUENTIAL_IODEPTH,
-                runtime_ms=round(duration_s * 1000),
-                end_fsync=direction == "write",
+                iodepth=REFERENCE.iodepth,
+                runtime_ms=runtime_ms,
+                end_fsync=True,
             ),
         ),
     )
@@ -230,6 +241,8 @@ class SustainedResult(BaseModel):
     planned_s: float
     block_size_bytes: int
     iodepth: int
+    """Requests in flight over all jobs."""
+    jobs: int = 1
     window_s: float
     status_interval_s: int
     windows: tuple[ThroughputWindow, ...]
@@ -264,6 +277,8 @@ class SustainedResult(BaseModel):
             "planned_duration_s": round(self.planned_s, 3),
             "block_size_bytes": self.block_size_bytes,
             "iodepth": self.iodepth,
+            "jobs": self.jobs,
+            "configuration": ReadConfig(self.block_size_bytes, self.iodepth).label(),
             "window_s": self.window_s,
             "lowest_window_mb_s": None if lowest is None else round(lowest.mb_s, 3),
             "lowest_window_start_s": None if lowest is None else round(lowest.start_s, 3),
@@ -294,6 +309,7 @@ def measure_sustained(
     on_progress: ProgressCallback | None = None,
     size_bytes: int | None = None,
     hang_timeout_s: float | None = None,
+    config: ReadConfig = REFERENCE,
 ) -> SustainedResult:
     """Run the sustained job, building windows from fio's status documents as they arrive.
 
@@ -302,7 +318,7 @@ def measure_sustained(
     on Ctrl-C or SIGTERM.
     """
     file_bytes = plan.file_bytes(direction) if size_bytes is None else size_bytes
-    job_file = sustained_job(directory, file_name, direction, file_bytes, plan.duration_s)
+    job_file = sustained_job(directory, file_name, direction, file_bytes, plan.duration_s, config)
     builder = WindowBuilder(direction, plan.window_s, plan.status_interval_s)
 
     def on_status(status: FioResult) -> None:
@@ -322,17 +338,18 @@ def measure_sustained(
         if interruption.partial is not None:
             builder.add(interruption.partial.result)
         builder.finish()
-        measured = _result(plan, direction, builder, None, interrupted=True)
+        measured = _result(plan, direction, job_file, builder, None, interrupted=True)
         raise SustainedInterruptedError(
             interruption.partial, interruption.signal_name, measured
         ) from None
     builder.finish()
-    return _result(plan, direction, builder, run.result, interrupted=False)
+    return _result(plan, direction, job_file, builder, run.result, interrupted=False)
 
 
 def _result(
     plan: SustainedPlan,
     direction: Direction,
+    job_file: FioJobFile,
     builder: WindowBuilder,
     final: FioResult | None,
     *,
@@ -348,8 +365,9 @@ def _result(
         io_bytes=io_bytes,
         runtime_s=runtime_s,
         planned_s=plan.duration_s,
-        block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
-        iodepth=SEQUENTIAL_IODEPTH,
+        block_size_bytes=job_file.jobs[0].block_size_bytes,
+        iodepth=sum(job.iodepth for job in job_file.jobs),
+        jobs=len(job_file.jobs),
         window_s=plan.window_s,
         status_interval_s=plan.status_interval_s,
         windows=tuple(builder.windows),

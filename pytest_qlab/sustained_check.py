@@ -13,6 +13,7 @@ from pytest_qlab.bandwidth import lay_out
 from pytest_qlab.drive.model import DriveInfo
 from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.progress import ProgressFactory, ProgressStatus, silent_progress
+from pytest_qlab.saturation import CANDIDATES, REFERENCE, ProbeResult, probe_read_config
 from pytest_qlab.session import VolumeRecord
 from pytest_qlab.sustained import (
     Direction,
@@ -73,6 +74,8 @@ class SustainedOutcome:
     counters_after: dict[str, int] = field(default_factory=dict)
     episode_start_temperatures_c: tuple[float | None, ...] = ()
     """The drive temperature when each throttle episode began, where a sensor exists."""
+    probe: ProbeResult | None = None
+    """How the read's block size and queue depth were chosen; None for the write."""
 
     @property
     def counter_increases(self) -> dict[str, int]:
@@ -121,6 +124,9 @@ class SustainedOutcome:
         data["nvme_counters_after"] = dict(self.counters_after)
         data["nvme_counter_increases"] = dict(self.counter_increases)
         data["throttle_episode_start_temperatures_c"] = list(self.episode_start_temperatures_c)
+        if self.probe is not None:
+            data.update(self.probe.metadata())
+            data["probe_summary"] = self.probe.sentence()
         return data
 
 
@@ -150,6 +156,7 @@ class SustainedCheck:
         self.hang_timeout_s = hang_timeout_s
         self._results: dict[str, SustainedOutcome | Exception] = {}
         self._laid_out = False
+        self._probe: ProbeResult | None = None
 
     @property
     def scratch_bytes(self) -> int:
@@ -187,9 +194,32 @@ class SustainedCheck:
             sustained_layout_bytes=result.size_bytes,
         )
 
+    def _probe_read(self) -> ProbeResult:
+        """The read configuration this drive is fastest with, tried on the laid-out file."""
+        planned_s = self.plan.probe_s * len(CANDIDATES)
+        what = f"read probe [{self.record.target.name}]"
+        live = self.progress(what, planned_s)
+        live.update(ProgressStatus(what=what, elapsed_s=0.0, planned_s=planned_s))
+        try:
+            probe = probe_read_config(
+                self.runner,
+                self.scratch.run_dir,
+                READ_FILE,
+                self.plan.read_file_bytes,
+                self.plan.probe_s,
+            )
+        finally:
+            live.finish()
+        self.record.measurements.update(
+            sustained_read_configuration=probe.best.label(),
+            sustained_read_probe_summary=probe.sentence(),
+        )
+        return probe
+
     def _measure(self, direction: Direction) -> SustainedOutcome:
         if direction == "read":
             self._layout()
+            self._probe = self._probe_read()
         else:
             check_free_space(self.scratch.volume, self.plan.write_file_bytes)
         before = drive_counters(self.probe()) if self.probe else {}
@@ -218,6 +248,7 @@ class SustainedCheck:
                 self.plan,
                 on_progress=on_progress,
                 hang_timeout_s=self.hang_timeout_s,
+                config=self._probe.best if direction == "read" and self._probe else REFERENCE,
             )
         except SustainedInterruptedError as interruption:
             outcome = self._outcome(interruption.measured, since_s, before, after={})
@@ -250,6 +281,7 @@ class SustainedCheck:
         )
         return SustainedOutcome(
             result=result,
+            probe=self._probe if result.direction == "read" else None,
             thermal=report,
             temperature_reason=self.thermal.temperature_reason,
             counters_before=before,

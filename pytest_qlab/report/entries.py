@@ -103,6 +103,11 @@ def measured_and_required(metadata: Mapping[str, JsonValue]) -> tuple[str, str]:
     for direction in ("read", "write"):
         value = _mb_s(get(f"{direction}_mb_s"))
         if value is not None:
-            measured = f"{direction} {value}" + (f", lowest window {lowest}" if lowest else "")
+            configuration = get("configuration")
+            measured = f"{direction} {value}"
+            if isinstance(configuration, str):
+                measured += f" with {configuration}"
+            if lowest:
+                measured += f", lowest window {lowest}"
             return measured, _mb_s(get("required_mb_s")) or "reported only"
     return "", ""

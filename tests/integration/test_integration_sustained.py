@@ -21,6 +21,7 @@ from pytest_qlab.fio.errors import FioKilledError, FioNotFoundError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioBinary, FioRunner, locate_fio
+from pytest_qlab.saturation import REFERENCE, probe_read_config
 from pytest_qlab.sustained import (
     SustainedPlan,
     SustainedProgress,
@@ -268,3 +269,50 @@ def test_a_disk_slowing_down_mid_run_is_throttling_and_the_steady_part_is_not(
     assert lowest is not None
     assert lowest.mb_s == episode.lowest_mb_s
     assert result.metadata()["throttled"] is True
+
+
+IOPS_LIMIT = 100
+"""1 MiB blocks read about 105 MB/s at this rate, 4 MiB blocks up to 420 MB/s; a queue of 32
+waits a third of a second, so a short probe still sees the difference."""
+
+
+@pytest.mark.needs_root
+def test_a_drive_limited_in_requests_is_probed_and_read_with_its_fastest_blocks(
+    runner: FioRunner,
+    volume: Path,
+    blkio_cgroup: BlkioCgroup,
+    block_device: tuple[int, int],
+) -> None:
+    """The probe must find what the drive needs to reach its speed: under a limit of requests
+    a second, 4 MiB blocks read several times faster than the 1 MiB reference (up to four times
+    where the disk keeps up), and the sustained read that follows is read with them."""
+    max_request_kib = _max_request_kib(block_device)
+    if max_request_kib < 4096:
+        pytest.skip(f"the disk splits 4 MiB reads into {max_request_kib} KiB requests")
+    lay_out(runner, volume, [(READ_FILE, FILE_BYTES)])
+    blkio_cgroup.limit_read_iops(block_device, IOPS_LIMIT)
+
+    with blkio_cgroup.holding_this_process():
+        probe = probe_read_config(runner, volume, READ_FILE, FILE_BYTES, probe_s=2.0)
+        plan = SustainedPlan.for_scale(0.001, duration_s=4000)  # 4 s
+        result = measure_sustained(
+            runner, volume, READ_FILE, "read", plan, size_bytes=FILE_BYTES, config=probe.best
+        )
+
+    figures = {config.label(): mb_s for config, mb_s in probe.figures}
+    assert probe.best.block_size_bytes == 4 * BYTES_PER_MIB, probe.sentence()
+    reference_mb_s = figures[REFERENCE.label()]
+    assert reference_mb_s < IOPS_LIMIT * BYTES_PER_MIB / 1e6 * 1.2, "the limit did not hold"
+    assert max(figures.values()) > 2 * reference_mb_s, probe.sentence()
+    assert result.block_size_bytes == probe.best.block_size_bytes
+    assert result.iodepth == probe.best.iodepth
+    assert result.mb_s > 2 * reference_mb_s, (result.mb_s, probe.sentence())
+
+
+def _max_request_kib(device: tuple[int, int]) -> int:
+    """The largest request the disk takes; a whole disk's queue, or its partition's parent."""
+    block = Path(f"/sys/dev/block/{device[0]}:{device[1]}")
+    for queue in (block / "queue", block.resolve().parent / "queue"):
+        if (queue / "max_sectors_kb").exists():
+            return int((queue / "max_sectors_kb").read_text(encoding="ascii"))
+    pytest.skip(f"no queue limits for block device {device[0]}:{device[1]}")

@@ -128,4 +128,14 @@ def test_summary_row_names_the_figure_and_its_requirement() -> None:
     )
     read = {"read_mb_s": 1017.3, "required_mb_s": 656.0}
     assert measured_and_required(read) == ("read 1017.3 MB/s", "656.0 MB/s")
+    sustained: dict[str, JsonValue] = {
+        "read_mb_s": 1402.1,
+        "configuration": "4 MiB x QD32",
+        "lowest_window_mb_s": 1320.0,
+        "required_mb_s": 656.0,
+    }
+    assert measured_and_required(sustained) == (
+        "read 1402.1 MB/s with 4 MiB x QD32, lowest window 1320.0 MB/s",
+        "656.0 MB/s",
+    )
     assert measured_and_required({}) == ("", "")
