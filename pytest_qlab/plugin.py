@@ -16,6 +16,7 @@ import pytest
 
 from pytest_qlab.claim import VolumeClaim, claim_volume
 from pytest_qlab.drive import probe_drive
+from pytest_qlab.drive_lock import drive_key, lock_drives
 from pytest_qlab.fio import FioError, locate_fio
 from pytest_qlab.fixtures import (
     ITEM_METADATA_KEY,
@@ -259,6 +260,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except ProfileError as exc:
         raise pytest.UsageError(str(exc)) from None
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
+    drives = {target.path: probe_drive(target.path) for target in targets}
     claims: dict[Path, VolumeClaim] = {}
     for target in targets:
         try:  # one run per volume: the lock is held until the very end of the run
@@ -266,11 +268,17 @@ def pytest_configure(config: pytest.Config) -> None:
         except VolumeError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.add_cleanup(claims[target.path].release)
+    try:  # and one run per drive, whichever of its folders another run was given
+        keys = [(path, drive_key(drive.whole_disk, path)) for path, drive in drives.items()]
+        for lock in lock_drives(keys):
+            config.add_cleanup(lock.release)
+    except VolumeError as exc:
+        raise pytest.UsageError(str(exc)) from None
     session = QlabSession(options=options, targets=targets, fio=fio, profile=profile)
     for path, claim in claims.items():
         session.volumes[str(path)].leftovers = claim.cleanup
     for record in session.volumes.values():
-        record.drive = probe_drive(record.target.path)
+        record.drive = drives[record.target.path]
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(SessionHooks(config, session), "qlab-session")
     config.stash[REPORT_PATHS_KEY] = _default_reports(config, options, targets)
