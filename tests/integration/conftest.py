@@ -1,6 +1,7 @@
 """Shared fixtures for the integration tests: the main job run as a real subprocess with real fio,
-its JSON report, and root-only volumes (tmpfs, read-only bind, loop-mounted ext4) and blkio
-cgroups, each removed again whatever the test did.
+its JSON report, one whole setup check that several modules check different things about, and
+root-only volumes (tmpfs, read-only bind, loop-mounted ext4) and blkio cgroups, each removed again
+whatever the test did.
 
 Each run gets its own system temp folder (TMPDIR), so fio's control files land somewhere the test
 can check is empty afterwards.
@@ -300,6 +301,59 @@ def snapshot(root: Path) -> dict[str, Entry]:
 @pytest.fixture(scope="session")
 def volume_snapshot() -> Callable[[Path], dict[str, Entry]]:
     return snapshot
+
+
+# --- one setup check shared by several modules -------------------------------------------------
+
+SETUP_CHECK_VOLUME_NAME = "Show #2; main:A ${HOME}"
+"""fio reads # and ; as comments, : as a file separator and ${...} as a variable: the volume's path
+must never reach a job file."""
+USER_FILES_MTIME_NS = 1_577_836_800_000_000_000
+"""2020-01-01: any rewrite of a user's file during the run shows as a newer mtime."""
+USER_FILES: dict[str, bytes] = {
+    "notes.txt": b"cue list v3\n",
+    "media/clip-01.mov": os.urandom(1024 * 1024),
+    "media/stills/poster.png": os.urandom(4096),
+    # Named like the scratch root and the files the setup check writes, to catch a sloppy
+    # clean-up that matches by name instead of by our own marker and run folder.
+    ".pytest-qlab.bak": b"not ours\n",
+    ".pytest-qlab-old/keep.txt": b"not ours either\n",
+    "sequential-read.bin": b"the user's, not the read test's\n",
+    "stream-01.bin": b"the user's, not a replay stream\n",
+}
+
+
+@dataclass(frozen=True)
+class SetupCheckRun:
+    """The shared setup check: the volume, what it held before and after, and the run."""
+
+    volume: Path
+    job: MainJob
+    user_files: dict[str, bytes]
+    user_files_mtime_ns: int
+    before: dict[str, Entry]
+    after: dict[str, Entry]
+
+
+@pytest.fixture(scope="session")
+def setup_check_run(tmp_path_factory: pytest.TempPathFactory) -> SetupCheckRun:
+    """One whole setup check (capacity search included) at time scale 0.02, on a folder that
+    holds the user's files and has a name fio would misread. Its verdict, clean-up and reports are
+    each checked by their own tests: one run proves them all."""
+    workdir = tmp_path_factory.mktemp("setup-check")
+    volume = workdir / SETUP_CHECK_VOLUME_NAME
+    for name, content in USER_FILES.items():
+        path = volume / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    (volume / "notes-link").symlink_to("notes.txt")
+    for path in sorted(volume.rglob("*"), reverse=True):  # files before their folders
+        os.utime(path, ns=(USER_FILES_MTIME_NS, USER_FILES_MTIME_NS), follow_symlinks=False)
+    before = snapshot(volume)
+
+    job = MainJobRunner(workdir).run(volume)
+
+    return SetupCheckRun(volume, job, USER_FILES, USER_FILES_MTIME_NS, before, snapshot(volume))
 
 
 # --- root-only machinery ----------------------------------------------------------------------

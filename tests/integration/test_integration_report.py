@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ import pytest
 from pytest_qlab.report.model import json_schema
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import FioWatch, MainJob, MainJobRunner
+    from tests.integration.conftest import FioWatch, MainJob, MainJobRunner, SetupCheckRun
 
 pytestmark = pytest.mark.integration
 
@@ -41,14 +40,10 @@ EXTERNAL_LOAD = re.compile(
 """What makes a browser fetch something; a plain <a href> link loads nothing."""
 
 
-@pytest.fixture(scope="module")
-def setup_run(
-    tmp_path_factory: pytest.TempPathFactory, main_job_in: Callable[[Path], MainJobRunner]
-) -> MainJob:
-    workdir = tmp_path_factory.mktemp("report")
-    volume = workdir / "Show"
-    volume.mkdir()
-    return main_job_in(workdir).run(volume)
+@pytest.fixture
+def setup_run(setup_check_run: SetupCheckRun) -> MainJob:
+    """The setup check whose verdict and clean-up test_integration_setup_check.py checks."""
+    return setup_check_run.job
 
 
 def _html_path(job: MainJob) -> Path:
