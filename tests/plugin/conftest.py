@@ -2,14 +2,20 @@
 
 Every inner run is a subprocess (the plugin installs signal handlers), its system temp folder is a
 folder of the inner project so that the default volume and fio's control files stay inside it,
-and after every run no scratch folder may be left anywhere in the project.
+and after every run no scratch folder may be left anywhere in the project. A measuring run that
+several tests each check one thing about is made once per session (`shared_setup_check`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +116,88 @@ def default_json(
         return load_json(found[0])
 
     return find
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    """A measuring run of an inner project: its terminal output, volume, reports folder and JSON
+    report."""
+
+    result: pytest.RunResult
+    volume: Path
+    report_dir: Path
+    report: dict[str, Any]
+
+
+def _run_inner_project(project: Path, args: tuple[str, ...]) -> SharedRun:
+    """What qlab_pytester and run_qlab do, in a folder that outlives one test: the real setup
+    check without its capacity search, on a volume of its own, at TIME_SCALE."""
+    shutil.copy(SUITE, project)
+    (project / "conftest.py").write_text("QLAB_SUITES = True\n", encoding="utf-8")
+    system_temp, volume, home = project / "system-temp", project / "show-volume", project / "home"
+    for folder in (system_temp, volume, home):
+        folder.mkdir()
+    report_dir = project / "reports"
+    environment = dict(os.environ, TMPDIR=str(system_temp), HOME=str(home), PY_COLORS="0")
+    for name in ("QLAB_FIO", "PYTEST_ADDOPTS", "TOX_ENV_DIR"):
+        environment.pop(name, None)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--basetemp={project / 'basetemp'}",
+        "-p",
+        "no:cacheprovider",
+        "--qlab-time-scale",
+        TIME_SCALE,
+        "--qlab-report-dir",
+        str(report_dir),
+        "--volume",
+        str(volume),
+        "-m",
+        "not capacity",
+        *args,
+    ]
+    started = time.monotonic()
+    completed = subprocess.run(
+        command,
+        cwd=project,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=INNER_TIMEOUT_S,
+        check=False,
+    )
+    result = pytest.RunResult(
+        completed.returncode,
+        completed.stdout.splitlines(),
+        completed.stderr.splitlines(),
+        time.monotonic() - started,
+    )
+    left = scratch_folders(project)
+    assert not left, f"scratch folders left behind: {sorted(map(str, left))}"
+    control = sorted(system_temp.glob("pytest-qlab-control-*"))
+    assert not control, f"fio control folders left behind: {control}"
+    found = sorted(report_dir.glob("*.json"))
+    assert len(found) == 1, f"expected one JSON report in {report_dir}, found {found}"
+    report = json.loads(found[0].read_text(encoding="utf-8"))
+    assert isinstance(report, dict)
+    return SharedRun(result, volume, report_dir, report)
+
+
+@pytest.fixture(scope="session")
+def shared_setup_check(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., SharedRun]:
+    """shared_setup_check(*args): the setup check without its capacity search (the slowest item,
+    which the integration tests cover) plus `args`, run once per session for each `args`, so the
+    tests that each check one thing about the same run share it."""
+    runs: dict[tuple[str, ...], SharedRun] = {}
+
+    def run(*args: str) -> SharedRun:
+        if args not in runs:
+            runs[args] = _run_inner_project(tmp_path_factory.mktemp("shared-setup-check"), args)
+        return runs[args]
+
+    return run

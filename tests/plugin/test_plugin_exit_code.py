@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_qlab.verdict import Rating
 
+if TYPE_CHECKING:
+    from tests.plugin.conftest import SharedRun
+
 
 @pytest.mark.parametrize("required", ["acceptable", "excellent"])
 def test_exit_code_is_zero_exactly_when_every_volume_is_ready(
-    run_qlab: Callable[..., pytest.RunResult],
-    default_json: Callable[[], dict[str, Any]],
-    volume: Path,
-    required: str,
+    shared_setup_check: Callable[..., SharedRun], required: str
 ) -> None:
-    # The capacity search is optional evidence and the slowest item: left out to stay fast.
-    result = run_qlab("--volume", str(volume), "--qlab-require", required, "-m", "not capacity")
+    # Acceptable is the default: that run is the plain one the report tests check too. The
+    # capacity search is optional evidence and the slowest item: left out to stay fast.
+    run = (
+        shared_setup_check()
+        if required == "acceptable"
+        else shared_setup_check("--qlab-require", required)
+    )
 
-    document = default_json()
+    result, document = run.result, run.report
     qlab = document["qlab"]
     assert qlab["required"] == required
     records = qlab["volumes"]

@@ -8,9 +8,12 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.plugin.conftest import SharedRun
 
 RATINGS = {"excellent", "acceptable", "insufficient"}
 UNIT_SUFFIXES = ("_mb_s", "_bytes", "_s", "_ms", "_percent")
@@ -59,12 +62,10 @@ def test_default_reports_are_named_after_time_and_volume(
 
 
 def test_default_html_report_is_self_contained_with_the_verdict_in_its_title(
-    run_qlab: Callable[..., pytest.RunResult],
-    default_json: Callable[[], dict[str, Any]],
-    report_dir: Path,
-    volume: Path,
+    shared_setup_check: Callable[..., SharedRun],
 ) -> None:
-    run_qlab("--volume", str(volume), "-k", "write")
+    run = shared_setup_check()
+    report_dir, volume = run.report_dir, run.volume
 
     (page_path,) = report_dir.glob("*.html")
     assert sorted(report_dir.iterdir()) == sorted(report_dir.glob("*.*")), "assets were written"
@@ -76,7 +77,7 @@ def test_default_html_report_is_self_contained_with_the_verdict_in_its_title(
     assert extras, "no measurements attached to the HTML rows"
     assert all(str(extra["content"]).startswith("data:") for extra in extras), extras
 
-    (record,) = default_json()["qlab"]["volumes"]
+    (record,) = run.report["qlab"]["volumes"]
     status = "READY" if record["ready"] else "NOT READY"
     verdict = f"{record['name']}: {record['rating'].upper()} - {status} for Acceptable"
     assert verdict in _title(page)
@@ -85,14 +86,12 @@ def test_default_html_report_is_self_contained_with_the_verdict_in_its_title(
 
 
 def test_json_report_carries_the_qlab_block_and_per_test_metadata(
-    run_qlab: Callable[..., pytest.RunResult],
-    default_json: Callable[[], dict[str, Any]],
-    volume: Path,
+    shared_setup_check: Callable[..., SharedRun],
 ) -> None:
-    # The capacity search is the slowest item and adds nothing to what is checked here.
-    run_qlab("--volume", str(volume), "-m", "not capacity")
+    # Without the capacity search: the slowest item, it adds nothing to what is checked here.
+    run = shared_setup_check()
 
-    document = default_json()
+    document, volume = run.report, run.volume
     qlab = document["qlab"]
     assert isinstance(qlab["schema_version"], str)
     assert re.fullmatch(r"\d+\.\d+", qlab["schema_version"])
