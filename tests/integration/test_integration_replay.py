@@ -21,6 +21,9 @@ from pytest_qlab.replay import expand, replay
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
+TIME_SCALE = "0.02"
+"""Every replay then lasts the one-second minimum, and the read test's file (laid out even though
+the read is deselected) is the smallest."""
 BLKIO = Path("/sys/fs/cgroup/blkio")
 LIGHT_PROFILE = """
 name = "light"
@@ -64,7 +67,7 @@ def _run_setup_check(tmp_path: Path, volume: Path, *args: str, **popen: Any) -> 
         "--volume",
         str(volume),
         "--qlab-time-scale",
-        "0.2",
+        TIME_SCALE,
         "--qlab-report-dir",
         str(tmp_path / "reports"),
         "-p",
