@@ -41,7 +41,9 @@ class ReadConfig:
 
     def label(self) -> str:
         """As drive benchmarks print it: "4 MiB x QD32"."""
-        return f"{self.block_size_bytes // BYTES_PER_MIB} MiB x QD{self.iodepth}"
+        size_kib = self.block_size_bytes // 1024
+        size = f"{size_kib // 1024} MiB" if size_kib % 1024 == 0 else f"{size_kib} KiB"
+        return f"{size} x QD{self.iodepth}"
 
     def metadata(self, engine: IoEngine) -> dict[str, JsonValue]:
         return {

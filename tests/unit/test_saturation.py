@@ -39,6 +39,7 @@ def test_a_deep_queue_is_one_job_on_linux_and_two_on_macos() -> None:
     assert DEEP.jobs("libaio") == 1
     assert DEEP.jobs("posixaio") == 2
     assert DEEP.label() == "4 MiB x QD32"
+    assert ReadConfig(256 * 1024, 1).label() == "256 KiB x QD1"
     assert DEEP.metadata("posixaio") == {
         "block_size_bytes": 4 * BYTES_PER_MIB,
         "iodepth": 32,
