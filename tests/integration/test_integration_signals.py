@@ -28,8 +28,8 @@ ONLY_ITEM = {
     "sequential-read": "test_sequential_read",
     "normal_playback": "test_normal_playback",
 }
-"""Past the write, the run is limited to the item that starts the job to interrupt, so fio gets
-there without first measuring what comes before it."""
+"""For a job that comes after the write, only the item that starts it runs: fio gets there without
+measuring what a whole run measures first. The write is the first job of every run."""
 LIGHT_PROFILE = """\
 name = "one HD stream"
 [[streams]]
