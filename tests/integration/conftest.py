@@ -498,14 +498,6 @@ def block_device(tmp_path: Path) -> tuple[int, int]:
     return block_device_of(tmp_path)
 
 
-def _blkio_group_of_self() -> Path:
-    for line in Path("/proc/self/cgroup").read_text(encoding="ascii").splitlines():
-        _, controllers, group = line.split(":", 2)
-        if "blkio" in controllers.split(","):
-            return BLKIO / group.lstrip("/")
-    return BLKIO
-
-
 class BlkioCgroup:
     """A cgroup v1 blkio group; `join` is a preexec_fn that moves the child process into it."""
 
@@ -519,26 +511,8 @@ class BlkioCgroup:
         except OSError as exc:
             pytest.skip(f"the kernel refused the blkio throttle rule {rule!r}: {exc}")
 
-    def limit_read_iops(self, device: tuple[int, int], ios_per_s: int) -> None:
-        """A drive that tops out at so many requests a second: bigger blocks read faster."""
-        rule = f"{device[0]}:{device[1]} {ios_per_s}"
-        try:
-            (self.path / "blkio.throttle.read_iops_device").write_text(rule, encoding="ascii")
-        except OSError as exc:
-            pytest.skip(f"the kernel refused the blkio throttle rule {rule!r}: {exc}")
-
     def join(self) -> None:
         (self.path / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
-
-    @contextlib.contextmanager
-    def holding_this_process(self) -> Iterator[None]:
-        """This process, and the fio it starts, inside the group; back where it was after."""
-        original = _blkio_group_of_self()
-        self.join()
-        try:
-            yield
-        finally:
-            (original / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
 
     def remove(self) -> None:
         """Move stragglers back to the root group, then remove the (now empty) group."""

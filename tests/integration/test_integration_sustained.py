@@ -21,7 +21,13 @@ from pytest_qlab.fio.errors import FioKilledError, FioNotFoundError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioBinary, FioRunner, locate_fio
-from pytest_qlab.saturation import REFERENCE, probe_read_config
+from pytest_qlab.saturation import (
+    CANDIDATES,
+    ReadConfig,
+    probe_read_config,
+    read_jobs,
+    read_mb_s,
+)
 from pytest_qlab.sustained import (
     SustainedPlan,
     SustainedProgress,
@@ -271,48 +277,52 @@ def test_a_disk_slowing_down_mid_run_is_throttling_and_the_steady_part_is_not(
     assert result.metadata()["throttled"] is True
 
 
-IOPS_LIMIT = 100
-"""1 MiB blocks read about 105 MB/s at this rate, 4 MiB blocks up to 420 MB/s; a queue of 32
-waits a third of a second, so a short probe still sees the difference."""
+PROBE_S = 1.0
 
 
-@pytest.mark.needs_root
-def test_a_drive_limited_in_requests_is_probed_and_read_with_its_fastest_blocks(
-    runner: FioRunner,
-    volume: Path,
-    blkio_cgroup: BlkioCgroup,
-    block_device: tuple[int, int],
+def test_the_probe_measures_every_candidate_and_the_sustained_read_uses_its_choice(
+    runner: FioRunner, volume: Path
 ) -> None:
-    """The probe must find what the drive needs to reach its speed: under a limit of requests
-    a second, 4 MiB blocks read several times faster than the 1 MiB reference (up to four times
-    where the disk keeps up), and the sustained read that follows is read with them."""
-    max_request_kib = _max_request_kib(block_device)
-    if max_request_kib < 4096:
-        pytest.skip(f"the disk splits 4 MiB reads into {max_request_kib} KiB requests")
+    """One fio run reads with each candidate in turn (each a figure of its own), and the
+    sustained read that follows reads with the fastest: its block size and queue depth."""
     lay_out(runner, volume, [(READ_FILE, FILE_BYTES)])
-    blkio_cgroup.limit_read_iops(block_device, IOPS_LIMIT)
 
-    with blkio_cgroup.holding_this_process():
-        probe = probe_read_config(runner, volume, READ_FILE, FILE_BYTES, probe_s=2.0)
-        plan = SustainedPlan.for_scale(0.001, duration_s=4000)  # 4 s
-        result = measure_sustained(
-            runner, volume, READ_FILE, "read", plan, size_bytes=FILE_BYTES, config=probe.best
-        )
+    started = time.monotonic()
+    probe = probe_read_config(runner, volume, READ_FILE, FILE_BYTES, probe_s=PROBE_S)
+    probe_wall_s = time.monotonic() - started
+    plan = SustainedPlan.for_scale(0.001, duration_s=3000)  # 3 s
+    result = measure_sustained(
+        runner, volume, READ_FILE, "read", plan, size_bytes=FILE_BYTES, config=probe.best
+    )
 
-    figures = {config.label(): mb_s for config, mb_s in probe.figures}
-    assert probe.best.block_size_bytes == 4 * BYTES_PER_MIB, probe.sentence()
-    reference_mb_s = figures[REFERENCE.label()]
-    assert reference_mb_s < IOPS_LIMIT * BYTES_PER_MIB / 1e6 * 1.2, "the limit did not hold"
-    assert max(figures.values()) > 2 * reference_mb_s, probe.sentence()
-    assert result.block_size_bytes == probe.best.block_size_bytes
-    assert result.iodepth == probe.best.iodepth
-    assert result.mb_s > 2 * reference_mb_s, (result.mb_s, probe.sentence())
+    assert [config for config, _ in probe.figures] == list(CANDIDATES)
+    assert all(mb_s > 0 for _, mb_s in probe.figures), probe.sentence()
+    assert probe_wall_s >= len(CANDIDATES) * PROBE_S, "the candidates did not run one by one"
+    assert (result.block_size_bytes, result.iodepth) == (
+        probe.best.block_size_bytes,
+        probe.best.iodepth,
+    )
+    assert result.ran_full_time, result.early_stop_message()
+    assert result.mb_s > 0
 
 
-def _max_request_kib(device: tuple[int, int]) -> int:
-    """The largest request the disk takes; a whole disk's queue, or its partition's parent."""
-    block = Path(f"/sys/dev/block/{device[0]}:{device[1]}")
-    for queue in (block / "queue", block.resolve().parent / "queue"):
-        if (queue / "max_sectors_kb").exists():
-            return int((queue / "max_sectors_kb").read_text(encoding="ascii"))
-    pytest.skip(f"no queue limits for block device {device[0]}:{device[1]}")
+def test_a_deep_queue_on_macos_is_split_over_jobs_that_each_read_their_half(
+    runner: FioRunner, volume: Path
+) -> None:
+    """macOS's posixaio allows 16 requests per process: 4 MiB x QD32 becomes two jobs of 16,
+    each looping over its own half of the file. posixaio exists on Linux too, so the split
+    runs here with real fio and the same engine."""
+    lay_out(runner, volume, [(READ_FILE, FILE_BYTES)])
+    config = ReadConfig(4 * BYTES_PER_MIB, 32)
+    jobs = read_jobs("split", READ_FILE, FILE_BYTES, config, 2000, engine="posixaio")
+    job_file = FioJobFile(directory=volume, jobs=jobs, ioengine="posixaio")
+
+    run = runner.run(job_file, label="split")
+
+    assert [job.jobname for job in run.result.jobs] == ["split.0", "split.1"]
+    halves = [run.result.job(name).read for name in ("split.0", "split.1")]
+    assert all(half.io_bytes > 0 for half in halves), halves
+    assert run.result.job("split.1").job_options.get("offset") == str(FILE_BYTES // 2)
+    total_bytes = sum(half.io_bytes for half in halves)
+    longest_s = max(half.runtime_s for half in halves)
+    assert read_mb_s("split", run.result) == pytest.approx(total_bytes / longest_s / 1e6)
