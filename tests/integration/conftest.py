@@ -157,6 +157,35 @@ class MainJobRunner:
         )
         return self.finished(completed.returncode, completed.stdout, completed.stderr)
 
+    def run_while(
+        self,
+        volume: Path | str,
+        *args: str,
+        during: Callable[[subprocess.Popen[str]], None],
+        scale: str = TIME_SCALE,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> MainJob:
+        """Run the main job with `during(process)` running meanwhile, e.g. to slow the disk
+        part-way; the job is killed if anything goes wrong."""
+        process = subprocess.Popen(
+            self.command(volume, *args, scale=scale),
+            cwd=self.workdir,
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=preexec_fn,
+        )
+        try:
+            during(process)
+            stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        return self.finished(process.returncode, stdout, stderr)
+
     def start(
         self, volume: Path | str, *args: str, scale: str = TIME_SCALE
     ) -> subprocess.Popen[str]:

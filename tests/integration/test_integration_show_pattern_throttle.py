@@ -52,29 +52,19 @@ def test_a_phase_that_slows_down_part_way_fails_for_throttling_and_dropped_frame
     profile = tmp_path / "one-act.toml"
     profile.write_text(PROFILE, encoding="utf-8")
     blkio_cgroup.limit_read(block_device, STEADY_BYTES_S)
-    command = main_job.command(
-        volume, "-m", "show_pattern", "--qlab-profile", str(profile), scale=SCALE
-    )
-    process = subprocess.Popen(
-        command,
-        cwd=main_job.workdir,
-        env=main_job.environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=blkio_cgroup.join,
-    )
-    try:
+
+    def slow_down(process: subprocess.Popen[str]) -> None:
         fio_watch.wait_for(process, "show-act", timeout_s=120)
         time.sleep(SLOW_AFTER_S)
         blkio_cgroup.limit_read(block_device, SLOW_BYTES_S)
-        stdout, stderr = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    job = main_job.finished(process.returncode, stdout, stderr)
+
+    job = main_job.run_while(
+        volume,
+        *("-m", "show_pattern", "--qlab-profile", str(profile)),
+        during=slow_down,
+        scale=SCALE,
+        preexec_fn=blkio_cgroup.join,
+    )
 
     assert "Traceback" not in job.output, job.output
     assert job.returncode == pytest.ExitCode.TESTS_FAILED, job.output

@@ -61,25 +61,13 @@ def _run_in_group(
 ) -> MainJob:
     """The main job inside `group` from its first instruction; `during(process)` runs while
     it does (e.g. to lower the limit part-way)."""
-    process = subprocess.Popen(
-        main_job.command(volume, *args, scale=SCALE),
-        cwd=main_job.workdir,
-        env=main_job.environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return main_job.run_while(
+        volume,
+        *args,
+        during=during or (lambda _process: None),
+        scale=SCALE,
         preexec_fn=group.join,
     )
-    try:
-        if during is not None:
-            during(process)
-        stdout, stderr = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    return main_job.finished(process.returncode, stdout, stderr)
 
 
 def _entry(job: MainJob, name: str) -> dict[str, Any]:
