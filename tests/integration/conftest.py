@@ -209,12 +209,6 @@ def main_job(tmp_path: Path) -> MainJobRunner:
     return MainJobRunner(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def main_job_in() -> Callable[[Path], MainJobRunner]:
-    """For module-scoped fixtures, which cannot use tmp_path: a runner working in a given folder."""
-    return MainJobRunner
-
-
 # --- fio processes --------------------------------------------------------------------------
 
 
