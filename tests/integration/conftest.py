@@ -167,16 +167,7 @@ class MainJobRunner:
     ) -> MainJob:
         """Run the main job with `during(process)` running meanwhile, e.g. to slow the disk
         part-way; the job is killed if anything goes wrong."""
-        process = subprocess.Popen(
-            self.command(volume, *args, scale=scale),
-            cwd=self.workdir,
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=preexec_fn,
-        )
+        process = self.start(volume, *args, scale=scale, preexec_fn=preexec_fn)
         try:
             during(process)
             stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
@@ -187,7 +178,11 @@ class MainJobRunner:
         return self.finished(process.returncode, stdout, stderr)
 
     def start(
-        self, volume: Path | str, *args: str, scale: str = TIME_SCALE
+        self,
+        volume: Path | str,
+        *args: str,
+        scale: str = TIME_SCALE,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> subprocess.Popen[str]:
         """Start the main job in the background, for tests that signal it."""
         return subprocess.Popen(
@@ -198,6 +193,7 @@ class MainJobRunner:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=preexec_fn,
         )
 
     def finished(self, returncode: int, stdout: str, stderr: str) -> MainJob:

@@ -207,16 +207,7 @@ def test_ctrl_c_during_the_sustained_read_keeps_what_was_measured(
 ) -> None:
     volume = tmp_path / "Show"
     volume.mkdir()
-    command = main_job.command(volume, *_args(tmp_path, "read"), scale=SCALE)
-    process = subprocess.Popen(
-        command,
-        cwd=main_job.workdir,
-        env=main_job.environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = main_job.start(volume, *_args(tmp_path, "read"), scale=SCALE)
     try:
         fio_watch.wait_for(process, "sustained-read", timeout_s=120)
         time.sleep(6)  # several windows measured
