@@ -33,16 +33,21 @@ from typing import Any, Literal
 
 import psutil  # type: ignore[import-untyped]
 
-from pytest_qlab.bandwidth import lay_out, measure_sequential
+from pytest_qlab.core.profiles import DEFAULT_PROFILE
+from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MB, BYTES_PER_MIB
 from pytest_qlab.fio import FioBinary, FioRunner, locate_fio
 from pytest_qlab.fio.jobs import platform_engine
-from pytest_qlab.frames import analyse, read_completions
-from pytest_qlab.profiles import DEFAULT_PROFILE
-from pytest_qlab.replay import expand, replay
-from pytest_qlab.saturation import ReadConfig, probe_read_config
-from pytest_qlab.sustained import SustainedPlan, measure_sustained
-from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MB, BYTES_PER_MIB
-from pytest_qlab.workloads import SEQUENTIAL_BLOCK_BYTES, SEQUENTIAL_IODEPTH
+from pytest_qlab.measure.bandwidth import (
+    SEQUENTIAL_BLOCK_BYTES,
+    SEQUENTIAL_IODEPTH,
+    lay_out,
+    measure_sequential,
+)
+from pytest_qlab.measure.frames import analyse, read_completions
+from pytest_qlab.measure.probe import ReadConfig, probe_read_config
+from pytest_qlab.measure.replay import expand, replay
+from pytest_qlab.measure.sustained import measure_sustained
+from pytest_qlab.modes.sustained import SustainedPlan
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {

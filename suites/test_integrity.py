@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from pytest_qlab.core.scale import scaled_bytes
+from pytest_qlab.core.session import MetadataValue, QlabSession
 from pytest_qlab.fio import FioRunner
-from pytest_qlab.integrity import INTEGRITY_FILE_BYTES, IntegrityResult, check_integrity
-from pytest_qlab.session import MetadataValue, QlabSession
-from pytest_qlab.volume import ScratchSpace, TargetVolume
-from pytest_qlab.workloads import scaled_bytes
+from pytest_qlab.measure.integrity import INTEGRITY_FILE_BYTES, IntegrityResult, check_integrity
+from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
 
 pytestmark = pytest.mark.integrity
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from pytest_qlab.bandwidth import BandwidthResult
-from pytest_qlab.capacity import CapacityResult
+from pytest_qlab.core.session import MetadataValue
+from pytest_qlab.core.verdict import BandwidthCheck, Rating, Requirement
 from pytest_qlab.drive.advisories import ADVISORY_NAMES, Advisory
-from pytest_qlab.replay import ReplayResult
-from pytest_qlab.session import MetadataValue
-from pytest_qlab.setup_check import SetupCheck
-from pytest_qlab.verdict import BandwidthCheck, Rating, Requirement
+from pytest_qlab.measure.bandwidth import BandwidthResult
+from pytest_qlab.measure.capacity import CapacityResult
+from pytest_qlab.measure.replay import ReplayResult
+from pytest_qlab.modes.setup_check import SetupCheck
 
 pytestmark = pytest.mark.setup_check
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from pytest_qlab.session import MetadataValue
-from pytest_qlab.show_pattern import PhaseResult
-from pytest_qlab.show_pattern_check import ShowPatternCheck
-from pytest_qlab.verdict import Rating
+from pytest_qlab.core.session import MetadataValue
+from pytest_qlab.core.verdict import Rating
+from pytest_qlab.modes.show_pattern import PhaseResult, ShowPatternCheck
 
 pytestmark = pytest.mark.show_pattern
 

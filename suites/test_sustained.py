@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pytest_qlab.session import MetadataValue
-from pytest_qlab.sustained_check import SustainedCheck, SustainedOutcome
-from pytest_qlab.verdict import BandwidthCheck, Rating, Requirement
+from pytest_qlab.core.session import MetadataValue
+from pytest_qlab.core.verdict import BandwidthCheck, Rating, Requirement
+from pytest_qlab.modes.sustained import SustainedCheck, SustainedOutcome
 
 pytestmark = pytest.mark.sustained
 

@@ -14,7 +14,7 @@ from pytest_qlab.drive.commands import CommandResult, Runner, current_platform
 from pytest_qlab.drive.linux import probe_linux
 from pytest_qlab.drive.macos import probe_macos
 from pytest_qlab.drive.model import Bus, DriveInfo, SmartHealth
-from pytest_qlab.volume import mount_point_of
+from pytest_qlab.safety.volume import mount_point_of
 
 __all__ = [
     "Bus",

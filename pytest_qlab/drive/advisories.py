@@ -16,10 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from pytest_qlab.core.units import format_bytes
 from pytest_qlab.drive import commands
 from pytest_qlab.drive.commands import CommandResult, Runner, current_platform
 from pytest_qlab.drive.model import DriveInfo
-from pytest_qlab.units import format_bytes
 
 Severity = Literal["ok", "warn", "fail", "skip"]
 

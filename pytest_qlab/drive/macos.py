@@ -25,7 +25,7 @@ from pytest_qlab.drive import commands
 from pytest_qlab.drive.commands import Runner
 from pytest_qlab.drive.model import Bus, DriveInfo, SmartHealth
 from pytest_qlab.drive.smartctl import read_smartctl
-from pytest_qlab.volume import mount_point_of
+from pytest_qlab.safety.volume import mount_point_of
 
 DISKUTIL_TIMEOUT_S = 15.0
 SYSTEM_PROFILER_TIMEOUT_S = 30.0

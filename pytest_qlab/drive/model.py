@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_qlab.units import format_bytes
+from pytest_qlab.core.units import format_bytes
 
 Bus = Literal["apple-fabric", "pcie", "thunderbolt", "usb", "sata", "nvme", "virtual", "unknown"]
 SmartHealth = Literal["passed", "failed", "unsupported", "unknown"]

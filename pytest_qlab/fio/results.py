@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_qlab.units import BYTES_PER_MB, NS_PER_MS
+from pytest_qlab.core.units import BYTES_PER_MB, NS_PER_MS
 
 _LENIENT = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 

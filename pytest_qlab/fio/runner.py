@@ -39,7 +39,7 @@ from pytest_qlab.fio.errors import (
 from pytest_qlab.fio.jobs import FioJobFile
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.stream import DocumentTail, split_documents
-from pytest_qlab.signals import interruption_name
+from pytest_qlab.safety.signals import interruption_name
 
 MINIMUM_VERSION = (3, 16)
 FIO_ENV_VAR = "QLAB_FIO"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from pytest_qlab.matrix import MatrixCell
-from pytest_qlab.profiles import CODEC_NAMES, RASTER_NAMES
+from pytest_qlab.core.profiles import CODEC_NAMES, RASTER_NAMES
+from pytest_qlab.core.session import QlabSession, VolumeRecord
 from pytest_qlab.report.entries import TestEntry
+from pytest_qlab.report.matrix import MatrixCell
 from pytest_qlab.report.model import volume_matrix
 from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, target_line, verdict_line
-from pytest_qlab.session import QlabSession, VolumeRecord
 
 _COLOURS = {True: "#1b7837", False: "#b2182b"}  # green / red, distinguishable in greyscale too
 

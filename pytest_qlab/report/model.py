@@ -7,13 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pytest_qlab.core.profiles import ShowProfile
+from pytest_qlab.core.session import MetadataValue, QlabSession, VolumeRecord
+from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
-from pytest_qlab.matrix import MatrixCell, will_it_work
-from pytest_qlab.profiles import ShowProfile
 from pytest_qlab.report.entries import TestEntry
-from pytest_qlab.session import MetadataValue, QlabSession, VolumeRecord
-from pytest_qlab.verdict import Rating
+from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
 SCHEMA_VERSION = "1.1"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_qlab.volume import TargetVolume
+from pytest_qlab.safety.volume import TargetVolume
 
 
 def _safe(name: str) -> str:

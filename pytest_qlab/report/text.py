@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pytest_qlab.session import QlabSession, VolumeRecord
-from pytest_qlab.units import bytes_to_mb, format_bytes
-from pytest_qlab.volume import TargetVolume
+from pytest_qlab.core.session import QlabSession, VolumeRecord
+from pytest_qlab.core.units import bytes_to_mb, format_bytes
+from pytest_qlab.safety.volume import TargetVolume
 
 
 def system_disk_warning(target: TargetVolume) -> str:

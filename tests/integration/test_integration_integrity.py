@@ -12,7 +12,7 @@ import pytest
 
 from pytest_qlab.fio import locate_fio
 from pytest_qlab.fio.runner import FioRunner
-from pytest_qlab.integrity import INTEGRITY_FILE, verify_pass, write_pass
+from pytest_qlab.measure.integrity import INTEGRITY_FILE, verify_pass, write_pass
 
 if TYPE_CHECKING:
     from tests.integration.conftest import MainJobRunner

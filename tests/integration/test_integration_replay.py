@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from pytest_qlab.core.profiles import StreamSpec
 from pytest_qlab.fio import FioRunner, locate_fio
-from pytest_qlab.profiles import StreamSpec
-from pytest_qlab.replay import expand, replay
+from pytest_qlab.measure.replay import expand, replay
 
 pytestmark = pytest.mark.integration
 

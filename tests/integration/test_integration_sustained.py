@@ -16,24 +16,21 @@ from typing import TYPE_CHECKING
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from pytest_qlab.bandwidth import lay_out
+from pytest_qlab.core.units import BYTES_PER_MIB
 from pytest_qlab.fio.errors import FioKilledError, FioNotFoundError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioBinary, FioRunner, locate_fio
-from pytest_qlab.saturation import (
+from pytest_qlab.measure.bandwidth import lay_out
+from pytest_qlab.measure.probe import (
     CANDIDATES,
     ReadConfig,
     probe_read_config,
     read_jobs,
     read_mb_s,
 )
-from pytest_qlab.sustained import (
-    SustainedPlan,
-    SustainedProgress,
-    measure_sustained,
-)
-from pytest_qlab.units import BYTES_PER_MIB
+from pytest_qlab.measure.sustained import SustainedProgress, measure_sustained
+from pytest_qlab.modes.sustained import SustainedPlan
 
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, FioWatch

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from pytest_qlab.units import format_bytes
+from pytest_qlab.core.units import format_bytes
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Entry, FioWatch, MainJobRunner, Mounts
@@ -33,8 +33,8 @@ SLOW_SCALE = "0.5"
 """Each measurement then lasts seconds: long enough to be caught with fio running."""
 HOLD_LOCK = """
 import sys, time
-from pytest_qlab.lock import VolumeLock
-from pytest_qlab.volume import resolve_target
+from pytest_qlab.safety.volume_lock import VolumeLock
+from pytest_qlab.safety.volume import resolve_target
 VolumeLock(resolve_target(sys.argv[1])).acquire()
 print("held", flush=True)
 time.sleep(120)

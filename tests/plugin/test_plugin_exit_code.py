@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_qlab.verdict import Rating
+from pytest_qlab.core.verdict import Rating
 
 if TYPE_CHECKING:
     from tests.plugin.conftest import SharedRun

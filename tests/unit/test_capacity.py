@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_qlab.capacity import CapacityProbe, CapacityResult, search_max_streams
-from pytest_qlab.profiles import StreamSpec
+from pytest_qlab.core.profiles import StreamSpec
+from pytest_qlab.measure.capacity import CapacityProbe, CapacityResult, search_max_streams
 
 LIMIT = 32
 

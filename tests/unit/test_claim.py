@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.claim import claim_volume
-from pytest_qlab.lock import LOCK_NAME, VolumeBusyError, VolumeLock
-from pytest_qlab.volume import MARKER_NAME, ScratchMarker, TargetVolume, VolumeError, resolve_target
+from pytest_qlab.safety.claim import claim_volume
+from pytest_qlab.safety.volume import (
+    MARKER_NAME,
+    ScratchMarker,
+    TargetVolume,
+    VolumeError,
+    resolve_target,
+)
+from pytest_qlab.safety.volume_lock import LOCK_NAME, VolumeBusyError, VolumeLock
 
 MORE_THAN_ANY_DISK_BYTES = 10**18
 

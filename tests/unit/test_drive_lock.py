@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.drive_lock import DriveLock, drive_key, lock_drives
-from pytest_qlab.lock import VolumeBusyError
+from pytest_qlab.safety.drive_lock import DriveLock, drive_key, lock_drives
+from pytest_qlab.safety.volume_lock import VolumeBusyError
 
 
 def test_the_key_is_the_whole_disk_else_the_device_number(tmp_path: Path) -> None:
@@ -55,7 +55,8 @@ def test_released_and_other_drives_are_free(tmp_path: Path) -> None:
 def test_the_lock_of_a_process_that_died_is_free(tmp_path: Path) -> None:
     locks = tmp_path / "locks"
     holder = (
-        "import sys; from pathlib import Path; from pytest_qlab.drive_lock import DriveLock; "
+        "import sys; from pathlib import Path; "
+        "from pytest_qlab.safety.drive_lock import DriveLock; "
         "DriveLock('disk4', Path(sys.argv[1]), Path(sys.argv[2])).acquire(); "
         "import os; os._exit(0)"
     )

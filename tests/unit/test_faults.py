@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.faults import explain_failure
 from pytest_qlab.fio import FioError
-from pytest_qlab.volume import ScratchSpace, VolumeError, resolve_target
+from pytest_qlab.safety.faults import explain_failure
+from pytest_qlab.safety.volume import ScratchSpace, VolumeError, resolve_target
 
 
 @pytest.fixture

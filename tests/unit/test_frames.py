@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.frames import (
+from pytest_qlab.measure.frames import (
     LATENCY_BUCKET_NS,
     Completion,
     FrameIndexer,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.leftovers import LeftoverCleanup, RemovedRun, clean_leftovers
-from pytest_qlab.lock import LOCK_NAME, LockHolder, VolumeLock
-from pytest_qlab.units import format_bytes
-from pytest_qlab.volume import MARKER_NAME, ScratchMarker, ScratchSpace, resolve_target
+from pytest_qlab.core.units import format_bytes
+from pytest_qlab.safety.leftovers import LeftoverCleanup, RemovedRun, clean_leftovers
+from pytest_qlab.safety.volume import MARKER_NAME, ScratchMarker, ScratchSpace, resolve_target
+from pytest_qlab.safety.volume_lock import LOCK_NAME, LockHolder, VolumeLock
 
 FILE_BYTES = 256 * 1024
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.lock import LOCK_NAME, LockHolder, VolumeBusyError, VolumeLock
-from pytest_qlab.volume import VolumeError, resolve_target
+from pytest_qlab.safety.volume import VolumeError, resolve_target
+from pytest_qlab.safety.volume_lock import LOCK_NAME, LockHolder, VolumeBusyError, VolumeLock
 
 HOLD_SCRIPT = """
 import sys, time
-from pytest_qlab.lock import VolumeLock
-from pytest_qlab.volume import resolve_target
+from pytest_qlab.safety.volume_lock import VolumeLock
+from pytest_qlab.safety.volume import resolve_target
 lock = VolumeLock(resolve_target(sys.argv[1])).acquire()
 print("held", flush=True)
 time.sleep(60)

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from pytest_qlab.matrix import will_it_work
-from pytest_qlab.profiles import rate_table
+from pytest_qlab.core.profiles import rate_table
+from pytest_qlab.report.matrix import will_it_work
 
 
 def test_one_cell_per_rate_table_row() -> None:

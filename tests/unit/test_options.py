@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.options import (
+from pytest_qlab.core.options import (
     QlabOptions,
     non_empty_path,
     rating_level,
@@ -13,7 +13,8 @@ from pytest_qlab.options import (
     throttle_time,
     time_scale,
 )
-from pytest_qlab.verdict import Rating
+from pytest_qlab.core.verdict import Rating
+from pytest_qlab.modes.sustained import SustainedPlan
 
 
 @pytest.mark.parametrize(("text", "value"), [("1", 1.0), ("0.01", 0.01), (" 0.5 ", 0.5)])
@@ -88,9 +89,9 @@ def test_throttle_time_rejects_with_the_range(text: str) -> None:
 
 
 def test_throttle_settings_reach_the_long_runs_plan(tmp_path: Path) -> None:
+    from pytest_qlab.core.profiles import DEFAULT_PROFILE
+    from pytest_qlab.core.session import QlabSession
     from pytest_qlab.fio.runner import FioBinary
-    from pytest_qlab.profiles import DEFAULT_PROFILE
-    from pytest_qlab.session import QlabSession
 
     options = QlabOptions(
         volumes=(),
@@ -106,7 +107,7 @@ def test_throttle_settings_reach_the_long_runs_plan(tmp_path: Path) -> None:
     fio = FioBinary(Path("/usr/bin/fio"), (3, 33), "fio-3.33")
     session = QlabSession(options=options, targets=(), fio=fio, profile=DEFAULT_PROFILE)
 
-    settings = session.sustained_plan().throttle
+    settings = SustainedPlan.for_options(session.options).throttle
 
     assert settings.drop_fraction == pytest.approx(0.35)
     assert settings.min_duration_s == pytest.approx(120)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pytest_qlab.profiles import (
+from pytest_qlab.core.profiles import (
     BUILTIN_PROFILES,
     CODEC_NAMES,
     DEFAULT_PROFILE,
@@ -23,7 +23,7 @@ from pytest_qlab.profiles import (
     parse_profile,
     rate_table,
 )
-from pytest_qlab.verdict import Rating
+from pytest_qlab.core.verdict import Rating
 
 UHD = "3840x2160"
 HD = "1920x1080"

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_qlab.options import progress_interval
-from pytest_qlab.progress import (
+from pytest_qlab.core.options import progress_interval
+from pytest_qlab.core.progress import (
     LiveProgress,
     ProgressStatus,
     TerminalSink,

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.frames import Completion, FrameStats, analyse
-from pytest_qlab.profiles import DEFAULT_PROFILE, StreamSpec
-from pytest_qlab.replay import (
+from pytest_qlab.core.profiles import DEFAULT_PROFILE, StreamSpec
+from pytest_qlab.core.units import BYTES_PER_MIB
+from pytest_qlab.measure.frames import Completion, FrameStats, analyse
+from pytest_qlab.measure.replay import (
     REPLAY_IODEPTH,
     ReplayResult,
     ReplayStream,
@@ -16,7 +17,6 @@ from pytest_qlab.replay import (
     replay_job_file,
     stream_count,
 )
-from pytest_qlab.units import BYTES_PER_MIB
 
 FILE_BYTES = 129 * BYTES_PER_MIB
 UHD_HQ = StreamSpec(name="backdrop", codec="hq", raster="3840x2160", fps=29.97)

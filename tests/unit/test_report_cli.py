@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.report.cli import main
 from pytest_qlab.report.entries import TestEntry
@@ -21,7 +22,6 @@ from pytest_qlab.report.model import (
     VolumeReport,
     json_schema,
 )
-from pytest_qlab.verdict import Rating
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = REPO / "schema" / "qlab-report.schema.json"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_qlab.report.paths import default_report_paths
-from pytest_qlab.volume import TargetVolume
+from pytest_qlab.safety.volume import TargetVolume
 
 # 2026-03-04 05:06:07 UTC
 NOW = 1772600767.0

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 from pydantic import JsonValue
 
-from pytest_qlab.frames import Completion, FrameStats
-from pytest_qlab.replay import LATENCY_HISTOGRAM_BINS, _latency_histogram
+from pytest_qlab.measure.frames import Completion, FrameStats
+from pytest_qlab.measure.replay import LATENCY_HISTOGRAM_BINS, _latency_histogram
 from pytest_qlab.report.entries import MAX_SERIES_POINTS, compact, measured_and_required, thin
 from pytest_qlab.report.plots import OKABE_ITO, Line, plots_for_test
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB
 from pytest_qlab.fio.results import FioResult
-from pytest_qlab.saturation import (
+from pytest_qlab.measure.probe import (
     CANDIDATES,
     POSIXAIO_IODEPTH_PER_JOB,
     REFERENCE,
@@ -19,8 +20,7 @@ from pytest_qlab.saturation import (
     read_jobs,
     read_mb_s,
 )
-from pytest_qlab.sustained import sustained_job
-from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MIB
+from pytest_qlab.measure.sustained import sustained_job
 
 DEEP = ReadConfig(4 * BYTES_PER_MIB, 32)
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from pytest_qlab.core.options import QlabOptions
+from pytest_qlab.core.profiles import DEFAULT_PROFILE
+from pytest_qlab.core.session import QlabSession, VolumeRecord
+from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive.advisories import Advisory
 from pytest_qlab.fio.runner import FioBinary
-from pytest_qlab.options import QlabOptions
-from pytest_qlab.profiles import DEFAULT_PROFILE
-from pytest_qlab.session import QlabSession, VolumeRecord
-from pytest_qlab.verdict import Rating
-from pytest_qlab.volume import TargetVolume
+from pytest_qlab.safety.volume import TargetVolume
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_qlab.profiles import (
+from pytest_qlab.core.profiles import (
     DEFAULT_PROFILE,
     MAX_CROSSFADES_PER_PHASE,
     PhaseSpec,
@@ -13,7 +13,9 @@ from pytest_qlab.profiles import (
     StreamSpec,
     parse_profile,
 )
-from pytest_qlab.show_pattern import (
+from pytest_qlab.core.scale import MINIMUM_FILE_BYTES
+from pytest_qlab.core.units import BYTES_PER_MB
+from pytest_qlab.modes.show_pattern import (
     CROSSFADE_RECOVERY_S,
     FREE_SPACE_SHARE,
     STREAM_SPAN_S,
@@ -22,8 +24,6 @@ from pytest_qlab.show_pattern import (
     plan_phase,
     show_stream_file_name,
 )
-from pytest_qlab.units import BYTES_PER_MB
-from pytest_qlab.workloads import MINIMUM_FILE_BYTES
 
 PLENTY_FREE_BYTES = 10**13
 

@@ -7,7 +7,11 @@ import time
 
 import pytest
 
-from pytest_qlab.signals import TerminatedError, install_terminate_handlers, interruption_name
+from pytest_qlab.safety.signals import (
+    TerminatedError,
+    install_terminate_handlers,
+    interruption_name,
+)
 
 
 def _signal_self(signum: signal.Signals) -> None:

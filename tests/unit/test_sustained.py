@@ -8,22 +8,22 @@ from typing import Any
 
 import pytest
 
+from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB
 from pytest_qlab.fio.errors import FioInterruptedError
 from pytest_qlab.fio.jobs import FioJobFile
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioBinary, FioRun, FioRunner, StatusCallback
 from pytest_qlab.fio.stream import split_documents
-from pytest_qlab.sustained import (
+from pytest_qlab.measure.bandwidth import SEQUENTIAL_BLOCK_BYTES, SEQUENTIAL_IODEPTH
+from pytest_qlab.measure.sustained import (
     SustainedInterruptedError,
-    SustainedPlan,
     SustainedProgress,
     WindowBuilder,
     measure_sustained,
     progress_point,
     sustained_job,
 )
-from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MIB
-from pytest_qlab.workloads import SEQUENTIAL_BLOCK_BYTES, SEQUENTIAL_IODEPTH
+from pytest_qlab.modes.sustained import SustainedPlan
 
 FIO_FIXTURES = Path(__file__).parents[1] / "fixtures" / "fio"
 

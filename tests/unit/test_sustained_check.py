@@ -7,20 +7,21 @@ from __future__ import annotations
 import pytest
 
 from pytest_qlab.drive.model import DriveInfo
-from pytest_qlab.sustained import SustainedPlan, SustainedResult
-from pytest_qlab.sustained_check import (
-    SustainedOutcome,
-    counter_increases,
-    drive_counters,
-    temperature_near,
-)
-from pytest_qlab.thermal import ThermalReport, ThermalSample, ThermalSummary
-from pytest_qlab.throttle import (
+from pytest_qlab.measure.sustained import SustainedResult
+from pytest_qlab.measure.throttle import (
     ThrottleSettings,
     ThroughputWindow,
     detect_throttling,
     thin_windows,
 )
+from pytest_qlab.modes.sustained import (
+    SustainedOutcome,
+    SustainedPlan,
+    counter_increases,
+    drive_counters,
+    temperature_near,
+)
+from pytest_qlab.thermal import ThermalReport, ThermalSample, ThermalSummary
 
 MB = 1_000_000
 SETTINGS = ThrottleSettings(warmup_s=1, baseline_s=2, drop_fraction=0.2, min_duration_s=2)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 from pydantic import ValidationError
 
-from pytest_qlab.throttle import (
+from pytest_qlab.measure.throttle import (
     ThrottleSettings,
     ThroughputWindow,
     detect_throttling,

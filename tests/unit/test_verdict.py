@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_qlab.profiles import DEFAULT_PROFILE
-from pytest_qlab.verdict import BandwidthCheck, Evidence, Rating, Requirement, rate
+from pytest_qlab.core.profiles import DEFAULT_PROFILE
+from pytest_qlab.core.verdict import BandwidthCheck, Evidence, Rating, Requirement, rate
 
 CLEAN_REPLAYS = {"normal_playback": 0, "crossfade_peak": 0}
 

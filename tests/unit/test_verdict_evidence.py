@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_qlab.profiles import DEFAULT_PROFILE
-from pytest_qlab.verdict import Evidence, Rating, rate
+from pytest_qlab.core.profiles import DEFAULT_PROFILE
+from pytest_qlab.core.verdict import Evidence, Rating, rate
 
 REQUIREMENTS = DEFAULT_PROFILE.requirements()
 

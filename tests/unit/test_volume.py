@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab import volume as volume_module
-from pytest_qlab.volume import (
+from pytest_qlab.safety import volume as volume_module
+from pytest_qlab.safety.volume import (
     MARKER_NAME,
     SCRATCH_ROOT_NAME,
     FreeSpace,

@@ -5,25 +5,29 @@ from typing import Literal
 
 import pytest
 
-from pytest_qlab.profiles import DEFAULT_PROFILE, CrossfadeSpec, ShowProfile, StreamSpec
-from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MIB
-from pytest_qlab.workloads import (
-    CAPACITY_MAX_STREAMS,
-    CAPACITY_PROBE_S,
+from pytest_qlab.core.profiles import DEFAULT_PROFILE, CrossfadeSpec, ShowProfile, StreamSpec
+from pytest_qlab.core.scale import (
     MINIMUM_FILE_BYTES,
-    MINIMUM_FRAMES_PER_STREAM_FILE,
     MINIMUM_MEASUREMENT_S,
+    scaled_bytes,
+    scaled_seconds,
+)
+from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB
+from pytest_qlab.measure.bandwidth import (
     SEQUENTIAL_BLOCK_BYTES,
     SEQUENTIAL_IODEPTH,
+    layout_job,
+    sequential_job,
+)
+from pytest_qlab.modes.setup_check import (
+    CAPACITY_MAX_STREAMS,
+    CAPACITY_PROBE_S,
+    MINIMUM_FRAMES_PER_STREAM_FILE,
     SETUP_READ_S,
     SETUP_REPLAY_S,
     SETUP_WRITE_S,
     STREAM_FILE_BYTES,
     SetupCheckPlan,
-    layout_job,
-    scaled_bytes,
-    scaled_seconds,
-    sequential_job,
     stream_file_name,
 )
 

@@ -7,15 +7,9 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
-from pytest_qlab.drive import DriveInfo
-from pytest_qlab.drive.advisories import Advisory
-from pytest_qlab.fio.runner import FioBinary
-from pytest_qlab.leftovers import LeftoverCleanup
-from pytest_qlab.matrix import CellKey
-from pytest_qlab.options import QlabOptions
-from pytest_qlab.profiles import ShowProfile
-from pytest_qlab.sustained import SustainedPlan
-from pytest_qlab.verdict import (
+from pytest_qlab.core.options import QlabOptions
+from pytest_qlab.core.profiles import ShowProfile
+from pytest_qlab.core.verdict import (
     REPLAY_NAMES,
     Evidence,
     Rating,
@@ -23,7 +17,12 @@ from pytest_qlab.verdict import (
     Requirement,
     rate,
 )
-from pytest_qlab.volume import ScratchSpace, TargetVolume
+from pytest_qlab.drive import DriveInfo
+from pytest_qlab.drive.advisories import Advisory
+from pytest_qlab.fio.runner import FioBinary
+from pytest_qlab.report.matrix import CellKey
+from pytest_qlab.safety.leftovers import LeftoverCleanup
+from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
 
 MetadataValue = JsonValue
 
@@ -91,14 +90,6 @@ class QlabSession:
     def __post_init__(self) -> None:
         for target in self.targets:
             self.volumes[str(target.path)] = VolumeRecord(target)
-
-    def sustained_plan(self) -> SustainedPlan:
-        """Windows and the throttling rule for the long runs, as the user set them."""
-        return SustainedPlan.for_scale(
-            self.options.time_scale,
-            drop_fraction=self.options.throttle_drop_fraction,
-            throttle_min_s=self.options.throttle_min_s,
-        )
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:

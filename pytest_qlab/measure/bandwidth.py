@@ -7,15 +7,62 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pytest_qlab.core.scale import FILE_BLOCK_BYTES
+from pytest_qlab.core.units import BYTES_PER_MB
+from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRun, FioRunner
-from pytest_qlab.units import BYTES_PER_MB
-from pytest_qlab.volume import VolumeError
-from pytest_qlab.workloads import (
-    SEQUENTIAL_BLOCK_BYTES,
-    SEQUENTIAL_IODEPTH,
-    layout_job,
-    sequential_job,
-)
+from pytest_qlab.safety.volume import VolumeError
+
+SEQUENTIAL_BLOCK_BYTES = FILE_BLOCK_BYTES
+SEQUENTIAL_IODEPTH = 8
+"""Deep enough to saturate an NVMe drive with 1 MiB blocks, within macOS's 16 AIO per process."""
+
+
+def layout_job(directory: Path, files: Sequence[tuple[str, int]]) -> FioJobFile:
+    """Real sequential writes of whole files, one after another: reading fallocated or sparse
+    holes would measure nothing."""
+    return FioJobFile(
+        directory=directory,
+        jobs=tuple(
+            FioJob(
+                name=f"layout-{index:02d}",
+                filename=file_name,
+                rw="write",
+                block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
+                size_bytes=size_bytes,
+                iodepth=SEQUENTIAL_IODEPTH,
+                end_fsync=True,
+                stonewall=True,
+            )
+            for index, (file_name, size_bytes) in enumerate(files, start=1)
+        ),
+    )
+
+
+def sequential_job(
+    directory: Path,
+    file_name: str,
+    rw: Literal["read", "write"],
+    size_bytes: int,
+    duration_s: float,
+) -> FioJobFile:
+    """Large blocks at full queue depth for a fixed time, looping over the file."""
+    return FioJobFile(
+        directory=directory,
+        jobs=(
+            FioJob(
+                name=f"sequential-{rw}",
+                filename=file_name,
+                rw=rw,
+                block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
+                size_bytes=size_bytes,
+                iodepth=SEQUENTIAL_IODEPTH,
+                runtime_ms=round(duration_s * 1000),
+                end_fsync=rw == "write",
+            ),
+        ),
+    )
+
 
 MINIMUM_RUNTIME_FRACTION = 0.9
 

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pytest_qlab import __version__
-from pytest_qlab.units import BYTES_PER_GIB, format_bytes
+from pytest_qlab.core.units import BYTES_PER_GIB, format_bytes
 
 SCRATCH_ROOT_NAME = ".pytest-qlab"
 MARKER_NAME = "pytest-qlab-scratch.json"

@@ -1,105 +1,46 @@
-"""Two hours flat out: a sustained sequential read or write, its throughput in windows taken from
-fio's status documents while it runs, and the throttling verdict on those windows.
-
-A suite lays out the read file (bandwidth.lay_out), then calls measure_sustained with a
-SustainedPlan and an optional progress callback; it gets a SustainedResult back.
-"""
-
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from pytest_qlab.bandwidth import early_stop_message, ran_full_time
+from pytest_qlab.core.units import BYTES_PER_MB
 from pytest_qlab.fio.errors import FioInterruptedError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile, platform_engine
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRun, FioRunner
-from pytest_qlab.saturation import REFERENCE, ReadConfig, probe_s_for_scale, read_jobs
-from pytest_qlab.throttle import (
-    DEFAULT_DROP_FRACTION,
+from pytest_qlab.measure.bandwidth import early_stop_message, ran_full_time
+from pytest_qlab.measure.probe import REFERENCE, ReadConfig, read_jobs
+from pytest_qlab.measure.throttle import (
     ThrottleAnalysis,
     ThrottleSettings,
     ThroughputWindow,
     detect_throttling,
     lowest_window,
 )
-from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MB
-from pytest_qlab.workloads import scaled_bytes, scaled_seconds
 
 Direction = Literal["read", "write"]
 
-SUSTAINED_S = 2 * 3600.0
-WINDOW_S = 10.0
-WARMUP_S = 30.0
-"""Queues filling and fio starting up; three windows at full scale."""
-BASELINE_S = 120.0
-"""The early period whose mean is the baseline: twelve windows, before any heat builds up."""
-THROTTLE_MIN_S = 30.0
-"""Garbage collection or a cache flush costs seconds; a drop for half a minute is throttling."""
-STATUS_INTERVAL_S = 1
-"""One status document a second: live MB/s for progress, and windows of whole seconds."""
-SUSTAINED_READ_FILE_BYTES = 16 * BYTES_PER_GIB
-"""Larger than any drive's DRAM cache, so repeated passes still read the flash."""
-SUSTAINED_WRITE_FILE_BYTES = 16 * BYTES_PER_GIB
-MINIMUM_WINDOW_S = 1
+
 TAIL_WINDOW_FRACTION = 0.5
 """A last window shorter than half a window (fio's final report) is too short to judge."""
 
 
-@dataclass(frozen=True)
-class SustainedPlan:
-    """Durations as executed (scaled by --qlab-time-scale) and the throttling rule."""
+class SustainedSchedule(Protocol):
+    """What a sustained run needs of its mode's plan (modes.sustained.SustainedPlan)."""
 
-    time_scale: float
-    duration_s: float
-    window_s: int
-    status_interval_s: int
-    throttle: ThrottleSettings
-    read_file_bytes: int
-    write_file_bytes: int
-    probe_s: float
-    """Per candidate of the read-configuration probe before the read (saturation.py)."""
-
-    @classmethod
-    def for_scale(
-        cls,
-        time_scale: float,
-        *,
-        drop_fraction: float = DEFAULT_DROP_FRACTION,
-        throttle_min_s: float = THROTTLE_MIN_S,
-        duration_s: float = SUSTAINED_S,
-        status_interval_s: int = STATUS_INTERVAL_S,
-    ) -> SustainedPlan:
-        """`throttle_min_s` and `duration_s` are full-scale seconds, compressed like the rest.
-
-        Windows are whole seconds (fio's status interval is), at least one; warm-up, baseline
-        and the throttling time never shrink below one, two and two windows, so one odd window
-        is never a baseline or an episode.
-        """
-        window_s = max(MINIMUM_WINDOW_S, round(WINDOW_S * time_scale))
-        return cls(
-            time_scale=time_scale,
-            duration_s=scaled_seconds(duration_s, time_scale),
-            window_s=window_s,
-            status_interval_s=max(1, min(status_interval_s, window_s)),
-            throttle=ThrottleSettings(
-                warmup_s=max(window_s, WARMUP_S * time_scale),
-                baseline_s=max(2 * window_s, BASELINE_S * time_scale),
-                drop_fraction=drop_fraction,
-                min_duration_s=max(2 * window_s, throttle_min_s * time_scale),
-            ),
-            read_file_bytes=scaled_bytes(SUSTAINED_READ_FILE_BYTES, time_scale),
-            write_file_bytes=scaled_bytes(SUSTAINED_WRITE_FILE_BYTES, time_scale),
-            probe_s=probe_s_for_scale(time_scale),
-        )
-
-    def file_bytes(self, direction: Direction) -> int:
-        return self.read_file_bytes if direction == "read" else self.write_file_bytes
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def window_s(self) -> int: ...
+    @property
+    def status_interval_s(self) -> int: ...
+    @property
+    def throttle(self) -> ThrottleSettings: ...
+    def file_bytes(self, direction: Direction) -> int: ...
 
 
 def sustained_job(
@@ -304,7 +245,7 @@ def measure_sustained(
     directory: Path,
     file_name: str,
     direction: Direction,
-    plan: SustainedPlan,
+    plan: SustainedSchedule,
     *,
     on_progress: ProgressCallback | None = None,
     size_bytes: int | None = None,
@@ -347,7 +288,7 @@ def measure_sustained(
 
 
 def _result(
-    plan: SustainedPlan,
+    plan: SustainedSchedule,
     direction: Direction,
     job_file: FioJobFile,
     builder: WindowBuilder,

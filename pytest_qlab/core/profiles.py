@@ -19,8 +19,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pytest_qlab.units import BYTES_PER_MB
-from pytest_qlab.verdict import Rating, Requirement
+from pytest_qlab.core.units import BYTES_PER_MB
+from pytest_qlab.core.verdict import Rating, Requirement
 
 Codec = Literal["proxy", "lt", "422", "hq", "4444", "4444xq"]
 CODEC_NAMES: dict[str, str] = {

@@ -9,25 +9,113 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
-from pytest_qlab.bandwidth import lay_out
+from pytest_qlab.core.options import QlabOptions
+from pytest_qlab.core.progress import ProgressFactory, ProgressStatus, silent_progress
+from pytest_qlab.core.scale import scaled_bytes, scaled_seconds
+from pytest_qlab.core.session import VolumeRecord
+from pytest_qlab.core.units import BYTES_PER_GIB
 from pytest_qlab.drive.model import DriveInfo
 from pytest_qlab.fio.runner import FioRunner
-from pytest_qlab.progress import ProgressFactory, ProgressStatus, silent_progress
-from pytest_qlab.saturation import CANDIDATES, REFERENCE, ProbeResult, probe_read_config
-from pytest_qlab.session import VolumeRecord
-from pytest_qlab.sustained import (
+from pytest_qlab.measure.bandwidth import lay_out
+from pytest_qlab.measure.probe import (
+    CANDIDATES,
+    REFERENCE,
+    ProbeResult,
+    probe_read_config,
+    probe_s_for_scale,
+)
+from pytest_qlab.measure.sustained import (
     Direction,
     SustainedInterruptedError,
-    SustainedPlan,
     SustainedProgress,
     SustainedResult,
     measure_sustained,
 )
+from pytest_qlab.measure.throttle import (
+    DEFAULT_DROP_FRACTION,
+    ThrottleSettings,
+    thin_windows,
+)
+from pytest_qlab.safety.volume import ScratchSpace, check_free_space
 from pytest_qlab.thermal import ThermalMonitor, ThermalPoint, ThermalReport, ThermalSample
 from pytest_qlab.thermal.model import COUNTER_NAMES
 from pytest_qlab.thermal.recorder import downsample
-from pytest_qlab.throttle import thin_windows
-from pytest_qlab.volume import ScratchSpace, check_free_space
+
+SUSTAINED_S = 2 * 3600.0
+WINDOW_S = 10.0
+WARMUP_S = 30.0
+"""Queues filling and fio starting up; three windows at full scale."""
+BASELINE_S = 120.0
+"""The early period whose mean is the baseline: twelve windows, before any heat builds up."""
+THROTTLE_MIN_S = 30.0
+"""Garbage collection or a cache flush costs seconds; a drop for half a minute is throttling."""
+STATUS_INTERVAL_S = 1
+"""One status document a second: live MB/s for progress, and windows of whole seconds."""
+SUSTAINED_READ_FILE_BYTES = 16 * BYTES_PER_GIB
+"""Larger than any drive's DRAM cache, so repeated passes still read the flash."""
+SUSTAINED_WRITE_FILE_BYTES = 16 * BYTES_PER_GIB
+MINIMUM_WINDOW_S = 1
+
+
+@dataclass(frozen=True)
+class SustainedPlan:
+    """Durations as executed (scaled by --qlab-time-scale) and the throttling rule."""
+
+    time_scale: float
+    duration_s: float
+    window_s: int
+    status_interval_s: int
+    throttle: ThrottleSettings
+    read_file_bytes: int
+    write_file_bytes: int
+    probe_s: float
+    """Per candidate of the read-configuration probe before the read (saturation.py)."""
+
+    @classmethod
+    def for_scale(
+        cls,
+        time_scale: float,
+        *,
+        drop_fraction: float = DEFAULT_DROP_FRACTION,
+        throttle_min_s: float = THROTTLE_MIN_S,
+        duration_s: float = SUSTAINED_S,
+        status_interval_s: int = STATUS_INTERVAL_S,
+    ) -> SustainedPlan:
+        """`throttle_min_s` and `duration_s` are full-scale seconds, compressed like the rest.
+
+        Windows are whole seconds (fio's status interval is), at least one; warm-up, baseline
+        and the throttling time never shrink below one, two and two windows, so one odd window
+        is never a baseline or an episode.
+        """
+        window_s = max(MINIMUM_WINDOW_S, round(WINDOW_S * time_scale))
+        return cls(
+            time_scale=time_scale,
+            duration_s=scaled_seconds(duration_s, time_scale),
+            window_s=window_s,
+            status_interval_s=max(1, min(status_interval_s, window_s)),
+            throttle=ThrottleSettings(
+                warmup_s=max(window_s, WARMUP_S * time_scale),
+                baseline_s=max(2 * window_s, BASELINE_S * time_scale),
+                drop_fraction=drop_fraction,
+                min_duration_s=max(2 * window_s, throttle_min_s * time_scale),
+            ),
+            read_file_bytes=scaled_bytes(SUSTAINED_READ_FILE_BYTES, time_scale),
+            write_file_bytes=scaled_bytes(SUSTAINED_WRITE_FILE_BYTES, time_scale),
+            probe_s=probe_s_for_scale(time_scale),
+        )
+
+    @classmethod
+    def for_options(cls, options: QlabOptions) -> SustainedPlan:
+        """Windows and the throttling rule for the long runs, as the user set them."""
+        return cls.for_scale(
+            options.time_scale,
+            drop_fraction=options.throttle_drop_fraction,
+            throttle_min_s=options.throttle_min_s,
+        )
+
+    def file_bytes(self, direction: Direction) -> int:
+        return self.read_file_bytes if direction == "read" else self.write_file_bytes
+
 
 READ_FILE = "sustained-read.bin"
 WRITE_FILE = "sustained-write.bin"

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from pytest_qlab.profiles import rate_table
-from pytest_qlab.units import BYTES_PER_MB
+from pytest_qlab.core.profiles import rate_table
+from pytest_qlab.core.units import BYTES_PER_MB
 
 CellKey = tuple[str, str, int]
 """(codec, raster, nominal fps)"""

@@ -1,11 +1,5 @@
-"""The show pattern: the profile's phases played back to back as a real show would, crossfades
-included, with every frame of every stream judged against its deadline.
-
-Each phase is one fio run: the phase's streams play throughout, and each crossfade adds the
-incoming cue set as jobs that start at the crossfade's time and play for its duration. Stream
-files hold about a minute of playback each (within a share of the free space), so a stream does
-not re-read data the drive has just cached.
-"""
+"""The show pattern's measurements on one volume, usable without pytest: lay out the stream
+files once, then play each phase in turn and record what it measured."""
 
 from __future__ import annotations
 
@@ -15,24 +9,34 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
-from pytest_qlab.frames import MINIMUM_FRAMES_PER_PASS
-from pytest_qlab.profiles import PhaseSpec, ShowProfile, StreamSpec
-from pytest_qlab.replay import (
+from pytest_qlab.core.profiles import PhaseSpec, ShowProfile, StreamSpec
+from pytest_qlab.core.progress import ProgressFactory, ProgressStatus, silent_progress
+from pytest_qlab.core.scale import MINIMUM_FILE_BYTES, MINIMUM_MEASUREMENT_S, scaled_seconds
+from pytest_qlab.core.session import VolumeRecord
+from pytest_qlab.core.units import BYTES_PER_MB, format_bytes
+from pytest_qlab.fio.results import FioResult
+from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.measure.bandwidth import SEQUENTIAL_BLOCK_BYTES, lay_out
+from pytest_qlab.measure.frames import MINIMUM_FRAMES_PER_PASS
+from pytest_qlab.measure.replay import (
     ReplayResult,
     ReplayStream,
     StreamResult,
     instance_labels,
+    replay,
     stream_count,
 )
-from pytest_qlab.thermal.model import ThermalSummary
-from pytest_qlab.throttle import ThrottleAnalysis, ThroughputWindow, thin_windows
-from pytest_qlab.units import BYTES_PER_MB, format_bytes
-from pytest_qlab.workloads import (
-    MINIMUM_FILE_BYTES,
-    MINIMUM_MEASUREMENT_S,
-    SEQUENTIAL_BLOCK_BYTES,
-    scaled_seconds,
+from pytest_qlab.measure.sustained import WindowBuilder
+from pytest_qlab.measure.throttle import (
+    ThrottleAnalysis,
+    ThroughputWindow,
+    detect_throttling,
+    thin_windows,
 )
+from pytest_qlab.modes.sustained import SustainedPlan
+from pytest_qlab.safety.volume import ScratchSpace, check_free_space
+from pytest_qlab.thermal import ThermalMonitor
+from pytest_qlab.thermal.model import ThermalSummary
 
 STREAM_SPAN_S = 60.0
 """Seconds of playback a stream file holds at full scale: no re-read within a minute."""
@@ -41,8 +45,6 @@ FREE_SPACE_SHARE = 0.25
 ACHIEVED_BANDWIDTH_FRACTION = 0.95
 """A phase must read at least this share of what its schedule asks; fio's rate limiter keeps
 a healthy drive within about 1 %, a drive that cannot keep up falls well below."""
-
-
 MAX_WINDOWS = 300
 """Throughput windows kept per phase in the reports: a plot's worth."""
 CROSSFADE_RECOVERY_S = 1.0
@@ -387,3 +389,142 @@ class PhaseResult:
                 else {}
             ),
         }
+
+
+class ShowPatternCheck:
+    """Phases share the stream files; each phase is measured once, a failed layout is not
+    retried by every later phase."""
+
+    def __init__(
+        self,
+        runner: FioRunner,
+        scratch: ScratchSpace,
+        plan: ShowPatternPlan,
+        profile: ShowProfile,
+        record: VolumeRecord,
+        *,
+        thermal: ThermalMonitor | None = None,
+        progress: ProgressFactory = silent_progress,
+        windows: SustainedPlan | None = None,
+    ) -> None:
+        self.runner = runner
+        self.scratch = scratch
+        self.plan = plan
+        self.profile = profile
+        self.record = record
+        self.thermal = thermal
+        self.progress = progress
+        # Windows and the throttling rule of the max-sustained run, at this run's time scale.
+        self.windows = windows or SustainedPlan.for_scale(plan.time_scale)
+        self._layout_error: Exception | None = None
+        self._laid_out = False
+
+    def layout(self) -> None:
+        if self._layout_error is not None:
+            raise self._layout_error
+        if self._laid_out:
+            return
+        try:
+            check_free_space(self.scratch.volume, self.plan.scratch_bytes)
+            result = lay_out(self.runner, self.scratch.run_dir, self.plan.layout_files)
+        except Exception as exc:
+            self._layout_error = exc
+            raise
+        self._laid_out = True
+        self.record.measurements.update(
+            show_layout_duration_s=round(result.duration_s, 3),
+            show_layout_bytes=result.size_bytes,
+            show_stream_span_s=round(self.plan.span_s, 3),
+        )
+
+    def phase(self, name: str) -> PhaseResult:
+        self.layout()
+        plan = self.plan.phase(name)
+        what = f"show pattern {name} [{self.record.target.name}]"
+        live = self.progress(what, plan.duration_s)
+        builder = WindowBuilder("read", self.windows.window_s, self.windows.status_interval_s)
+        since_s = self.thermal.elapsed_s() if self.thermal is not None else 0.0
+
+        def on_status(status: FioResult) -> None:
+            builder.add(status)
+            progress = builder.progress(plan.duration_s, None)
+            live.update(self._status(what, progress.elapsed_s, plan.duration_s, progress.mb_s_now))
+
+        try:
+            result = replay(
+                self.runner,
+                self.scratch.run_dir,
+                phase_streams(plan, self.plan.file_bytes),
+                duration_s=plan.duration_s,
+                buffer_frames=self.profile.player_buffer_frames,
+                label=f"show-{name}",
+                status_interval_s=self.windows.status_interval_s,
+                on_status=on_status,
+            )
+        except BaseException:
+            live.finish()
+            raise
+        builder.finish()
+        outcome = PhaseResult(
+            plan,
+            result,
+            windows=tuple(builder.windows),
+            throttle=detect_throttling(
+                builder.windows, self.windows.throttle, baseline_mb_s=plan.continuous_mb_s
+            ),
+            thermal=(
+                self.thermal.summary(since_s=since_s, until_s=self.thermal.elapsed_s())
+                if self.thermal is not None
+                else None
+            ),
+        )
+        live.finish(
+            self._status(
+                what, plan.duration_s, plan.duration_s, outcome.achieved_mb_s, outcome.dropped
+            )
+        )
+        key = f"show_{name.replace('-', '_')}"
+        self.record.measurements.update(
+            {
+                f"{key}_normal_dropped_frames": outcome.normal_dropped,
+                f"{key}_crossfade_dropped_frames": outcome.crossfade_dropped,
+                f"{key}_achieved_mb_s": round(outcome.achieved_mb_s, 3),
+            }
+        )
+        if outcome.normal_dropped:
+            self.record.add_finding(
+                "normal_playback",
+                f"show pattern, {name}: {outcome.normal_dropped} frames dropped in normal playback",
+            )
+        if not outcome.bandwidth_held:
+            self.record.add_finding("normal_playback", outcome.bandwidth_message())
+        if outcome.throttled:
+            self.record.add_finding("normal_playback", outcome.throttle_message())
+        critical = outcome.critical_failure()
+        if critical is not None:
+            self.record.add_finding("normal_playback", critical)
+        if outcome.crossfade_dropped:
+            self.record.add_finding(
+                "crossfade_peak",
+                f"show pattern, {name}: {outcome.crossfade_dropped} frames dropped during "
+                "crossfades",
+            )
+        return outcome
+
+    def _status(
+        self,
+        what: str,
+        elapsed_s: float,
+        planned_s: float,
+        mb_s_now: float,
+        dropped_frames: int | None = None,
+    ) -> ProgressStatus:
+        latest = self.thermal.latest() if self.thermal is not None else None
+        return ProgressStatus(
+            what=what,
+            elapsed_s=elapsed_s,
+            planned_s=planned_s,
+            mb_s_now=mb_s_now,
+            dropped_frames=dropped_frames,
+            temperature=latest.label() if latest is not None else None,
+        )

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB, format_bytes
 from pytest_qlab.fio import FioError, FioJob, FioJobFile, FioRunner
-from pytest_qlab.units import BYTES_PER_GIB, BYTES_PER_MIB, format_bytes
 
 INTEGRITY_FILE_BYTES = 4 * BYTES_PER_GIB
 """At full scale: more than a drive's DRAM cache, so the read-back comes from the flash."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pytest_qlab.profiles import StreamSpec
+from pytest_qlab.core.profiles import StreamSpec
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pydantic import JsonValue
 
+from pytest_qlab.core.session import QlabSession
 from pytest_qlab.report.entries import Outcome, TestEntry, measured_and_required, series_of
 from pytest_qlab.report.plots import Line, plots_for_test
-from pytest_qlab.session import QlabSession
 
 MODES = ("setup_check", "show_pattern", "sustained")
 

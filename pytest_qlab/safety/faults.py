@@ -7,9 +7,9 @@ import contextlib
 import errno
 import os
 
+from pytest_qlab.core.units import format_bytes
 from pytest_qlab.fio import FioError
-from pytest_qlab.units import format_bytes
-from pytest_qlab.volume import ScratchSpace, VolumeError, free_space
+from pytest_qlab.safety.volume import ScratchSpace, VolumeError, free_space
 
 _NO_SPACE = "No space left on device"
 _NO_DIRECT_IO = ("does not support direct=1", "may not support direct IO")

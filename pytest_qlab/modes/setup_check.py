@@ -5,16 +5,96 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
-from pytest_qlab.bandwidth import BandwidthResult, LayoutResult, lay_out, measure_sequential
-from pytest_qlab.capacity import CapacityResult, search_max_streams
+from pytest_qlab.core.profiles import ShowProfile, StreamSpec
+from pytest_qlab.core.scale import scaled_bytes, scaled_seconds
+from pytest_qlab.core.session import VolumeRecord
+from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB
 from pytest_qlab.fio.runner import FioRunner
-from pytest_qlab.profiles import ShowProfile, StreamSpec
-from pytest_qlab.replay import ReplayResult, ReplayStream, expand, replay, stream_count
-from pytest_qlab.session import VolumeRecord
-from pytest_qlab.volume import ScratchSpace
-from pytest_qlab.workloads import CAPACITY_MAX_STREAMS, SetupCheckPlan, stream_file_name
+from pytest_qlab.measure.bandwidth import (
+    SEQUENTIAL_BLOCK_BYTES,
+    BandwidthResult,
+    LayoutResult,
+    lay_out,
+    measure_sequential,
+)
+from pytest_qlab.measure.capacity import CapacityResult, search_max_streams
+from pytest_qlab.measure.replay import ReplayResult, ReplayStream, expand, replay, stream_count
+from pytest_qlab.safety.volume import ScratchSpace
+
+SETUP_READ_S = 6.0
+SETUP_WRITE_S = 6.0
+SETUP_REPLAY_S = 5.0
+SETUP_READ_FILE_BYTES = 2 * BYTES_PER_GIB
+"""Larger than any drive's DRAM cache, and laid out in about 2 s on a 1 GB/s drive."""
+SETUP_WRITE_FILE_BYTES = BYTES_PER_GIB
+STREAM_FILE_BYTES = 128 * BYTES_PER_MIB
+MINIMUM_FRAMES_PER_STREAM_FILE = 8
+"""A replay loops over its file; a few frames per pass keep passes distinguishable."""
+CAPACITY_PROBE_S = 2.0
+CAPACITY_MAX_STREAMS = 32
+"""Also keeps jobs x iodepth within macOS's 90 AIO requests system-wide."""
+
+
+def stream_file_name(index: int) -> str:
+    return f"stream-{index:02d}.bin"
+
+
+@dataclass(frozen=True)
+class SetupCheckPlan:
+    time_scale: float
+    read_file_bytes: int
+    write_file_bytes: int
+    read_duration_s: float
+    write_duration_s: float
+    stream_file_bytes: int
+    stream_files: int
+    """Enough files for the larger of the normal set and the crossfade overlap."""
+    normal_duration_s: float
+    crossfade_duration_s: float
+    capacity_probe_s: float
+
+    @classmethod
+    def for_profile(cls, profile: ShowProfile, time_scale: float) -> SetupCheckPlan:
+        largest_frame = max(
+            stream.frame_bytes for stream in profile.crossfade_streams + profile.streams
+        )
+        stream_bytes = max(
+            scaled_bytes(STREAM_FILE_BYTES, time_scale),
+            MINIMUM_FRAMES_PER_STREAM_FILE * largest_frame,
+        )
+        return cls(
+            time_scale=time_scale,
+            read_file_bytes=scaled_bytes(SETUP_READ_FILE_BYTES, time_scale),
+            write_file_bytes=scaled_bytes(SETUP_WRITE_FILE_BYTES, time_scale),
+            read_duration_s=scaled_seconds(SETUP_READ_S, time_scale),
+            write_duration_s=scaled_seconds(SETUP_WRITE_S, time_scale),
+            stream_file_bytes=-(-stream_bytes // SEQUENTIAL_BLOCK_BYTES) * SEQUENTIAL_BLOCK_BYTES,
+            stream_files=max(
+                stream_count(profile.streams), stream_count(profile.crossfade_streams)
+            ),
+            normal_duration_s=scaled_seconds(SETUP_REPLAY_S, time_scale),
+            crossfade_duration_s=scaled_seconds(profile.crossfade.duration_s, time_scale),
+            capacity_probe_s=scaled_seconds(CAPACITY_PROBE_S, time_scale),
+        )
+
+    @property
+    def layout_files(self) -> tuple[tuple[str, int], ...]:
+        """The read-test file and the stream files, laid out once per volume."""
+        streams = tuple(
+            (stream_file_name(index), self.stream_file_bytes)
+            for index in range(1, self.stream_files + 1)
+        )
+        return (("sequential-read.bin", self.read_file_bytes), *streams)
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The most the run may write: every file, capacity probes at their largest included."""
+        stream_files = max(self.stream_files, CAPACITY_MAX_STREAMS)
+        return self.read_file_bytes + self.write_file_bytes + stream_files * self.stream_file_bytes
+
 
 T = TypeVar("T")
 READ_FILE = "sequential-read.bin"

@@ -14,11 +14,23 @@ from typing import Any
 
 import pytest
 
-from pytest_qlab.claim import VolumeClaim, claim_volume
+from pytest_qlab.core.options import (
+    DEFAULT_REPORT_DIR,
+    QlabOptions,
+    non_empty_path,
+    progress_interval,
+    rating_level,
+    throttle_drop_percent,
+    throttle_time,
+    time_scale,
+)
+from pytest_qlab.core.profiles import ProfileError, load_profile
+from pytest_qlab.core.session import MetadataValue, QlabSession
+from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import probe_drive
-from pytest_qlab.drive_lock import drive_key, lock_drives
 from pytest_qlab.fio import FioError, locate_fio
-from pytest_qlab.fixtures import (
+from pytest_qlab.modes.setup_check import SetupCheckPlan
+from pytest_qlab.plugin.fixtures import (
     ITEM_METADATA_KEY,
     SESSION_KEY,
     SUITE_FLAG,
@@ -40,20 +52,9 @@ from pytest_qlab.fixtures import (
     qlab_volume,
     session_of,
 )
-from pytest_qlab.options import (
-    DEFAULT_REPORT_DIR,
-    QlabOptions,
-    non_empty_path,
-    progress_interval,
-    rating_level,
-    throttle_drop_percent,
-    throttle_time,
-    time_scale,
-)
-from pytest_qlab.profiles import ProfileError, load_profile
+from pytest_qlab.plugin.json_report import add_qlab_block
 from pytest_qlab.report.entries import TestEntry, compact
 from pytest_qlab.report.html import report_title, verdict_banner
-from pytest_qlab.report.json import add_qlab_block
 from pytest_qlab.report.paths import default_report_paths
 from pytest_qlab.report.text import (
     layout_line,
@@ -62,16 +63,15 @@ from pytest_qlab.report.text import (
     target_line,
     verdict_line,
 )
-from pytest_qlab.session import MetadataValue, QlabSession
-from pytest_qlab.signals import install_terminate_handlers, interruption_name
-from pytest_qlab.verdict import Rating
-from pytest_qlab.volume import (
+from pytest_qlab.safety.claim import VolumeClaim, claim_volume
+from pytest_qlab.safety.drive_lock import drive_key, lock_drives
+from pytest_qlab.safety.signals import install_terminate_handlers, interruption_name
+from pytest_qlab.safety.volume import (
     TargetVolume,
     VolumeError,
     resolve_target,
     unique_names,
 )
-from pytest_qlab.workloads import SetupCheckPlan
 
 REPORT_PATHS_KEY = pytest.StashKey[list[Path]]()
 TEST_ENTRIES_KEY = pytest.StashKey[dict[str, TestEntry]]()
@@ -80,7 +80,7 @@ LONG_RUNS_LEFT_OUT_KEY = pytest.StashKey[int]()
 LONG_MARKERS = ("show_pattern", "sustained", "integrity")
 """Modes that take hours: run only when chosen with -m or by naming their file."""
 
-# The fixtures are defined in pytest_qlab.fixtures; naming them here registers them.
+# The fixtures are defined in pytest_qlab.plugin.fixtures; naming them here registers them.
 __all__ = [
     "qlab_advisories",
     "qlab_gate",
@@ -430,7 +430,7 @@ def pytest_runtest_makereport(
     if qlab is None:
         return report
     # Here, not at the top: matplotlib loads (and caches fonts) only in a qualification run.
-    from pytest_qlab.report.attach import entry_for, plot_extras
+    from pytest_qlab.plugin.attach import entry_for, plot_extras
 
     metadata = item.stash.get(ITEM_METADATA_KEY, None) or {}
     entry = entry_for(item, report, metadata)

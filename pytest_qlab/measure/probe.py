@@ -14,11 +14,11 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
+from pytest_qlab.core.units import BYTES_PER_MB, BYTES_PER_MIB
 from pytest_qlab.fio.jobs import FioJob, FioJobFile, IoEngine, platform_engine
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRunner
-from pytest_qlab.units import BYTES_PER_MB, BYTES_PER_MIB
-from pytest_qlab.workloads import SEQUENTIAL_BLOCK_BYTES, SEQUENTIAL_IODEPTH
+from pytest_qlab.measure.bandwidth import SEQUENTIAL_BLOCK_BYTES, SEQUENTIAL_IODEPTH
 
 POSIXAIO_IODEPTH_PER_JOB = 16
 """macOS allows 16 AIO requests per process: deeper queues are split over more fio jobs."""

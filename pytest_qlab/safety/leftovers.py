@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 
-from pytest_qlab.lock import LOCK_NAME, LockHolder, VolumeLock
-from pytest_qlab.units import format_bytes
-from pytest_qlab.volume import MARKER_NAME, ScratchMarker
+from pytest_qlab.core.units import format_bytes
+from pytest_qlab.safety.volume import MARKER_NAME, ScratchMarker
+from pytest_qlab.safety.volume_lock import LOCK_NAME, LockHolder, VolumeLock
 
 PID_REUSE_TOLERANCE_S = 2.0
 """A marker's time has one-second resolution and is written just after its process started: a

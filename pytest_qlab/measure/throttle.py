@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from pytest_qlab.units import BYTES_PER_MB
+from pytest_qlab.core.units import BYTES_PER_MB
 
 DEFAULT_DROP_FRACTION = 0.20
 DURATION_TOLERANCE = 0.02

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_qlab.leftovers import LeftoverCleanup, clean_leftovers
-from pytest_qlab.lock import VolumeLock
-from pytest_qlab.volume import TargetVolume, VolumeError, check_free_space, check_scratch_root
+from pytest_qlab.safety.leftovers import LeftoverCleanup, clean_leftovers
+from pytest_qlab.safety.volume import (
+    TargetVolume,
+    VolumeError,
+    check_free_space,
+    check_scratch_root,
+)
+from pytest_qlab.safety.volume_lock import VolumeLock
 
 
 @dataclass(frozen=True)

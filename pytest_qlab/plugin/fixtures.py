@@ -10,26 +10,24 @@ from typing import TypeVar
 
 import pytest
 
-from pytest_qlab.drive import probe_drive
-from pytest_qlab.drive.advisories import Advisory, collect_advisories
-from pytest_qlab.faults import explain_failure
-from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
-from pytest_qlab.progress import (
+from pytest_qlab.core.progress import (
     LiveProgress,
     ProgressFactory,
     TerminalSink,
     default_interval_s,
     silent_progress,
 )
-from pytest_qlab.session import MetadataValue, QlabSession
-from pytest_qlab.setup_check import SetupCheck
-from pytest_qlab.show_pattern import ShowPatternPlan
-from pytest_qlab.show_pattern_check import ShowPatternCheck
-from pytest_qlab.signals import interruption_name
-from pytest_qlab.sustained_check import SustainedCheck
-from pytest_qlab.thermal import DEFAULT_INTERVAL_S, ThermalMonitor
-from pytest_qlab.verdict import Rating, Requirement
-from pytest_qlab.volume import (
+from pytest_qlab.core.session import MetadataValue, QlabSession
+from pytest_qlab.core.verdict import Rating, Requirement
+from pytest_qlab.drive import probe_drive
+from pytest_qlab.drive.advisories import Advisory, collect_advisories
+from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
+from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
+from pytest_qlab.modes.show_pattern import ShowPatternCheck, ShowPatternPlan
+from pytest_qlab.modes.sustained import SustainedCheck, SustainedPlan
+from pytest_qlab.safety.faults import explain_failure
+from pytest_qlab.safety.signals import interruption_name
+from pytest_qlab.safety.volume import (
     ScratchSpace,
     TargetVolume,
     VolumeError,
@@ -37,7 +35,7 @@ from pytest_qlab.volume import (
     free_space,
     new_run_id,
 )
-from pytest_qlab.workloads import SetupCheckPlan
+from pytest_qlab.thermal import DEFAULT_INTERVAL_S, ThermalMonitor
 
 SUITE_FLAG = "QLAB_SUITES"
 SESSION_KEY = pytest.StashKey[QlabSession]()
@@ -167,7 +165,7 @@ def qlab_sustained(
     """Max sustained read and write on this volume; the read file is laid out (after a
     free-space check for both files) by the first test that needs it."""
     record = qlab_session.volumes[str(qlab_volume.path)]
-    plan = qlab_session.sustained_plan()
+    plan = SustainedPlan.for_options(qlab_session.options)
     return SustainedCheck(
         qlab_runner,
         qlab_scratch,
@@ -202,7 +200,7 @@ def qlab_show_pattern(
         qlab_session.profile,
         record,
         thermal=qlab_thermal,
-        windows=qlab_session.sustained_plan(),
+        windows=SustainedPlan.for_options(qlab_session.options),
         progress=qlab_progress,
     )
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from pytest_qlab.core.session import QlabSession
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.model import build_report
-from pytest_qlab.session import QlabSession
 
 
 def add_qlab_block(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from pytest_qlab.lock import LockHolder, VolumeBusyError
-from pytest_qlab.volume import VolumeError
+from pytest_qlab.safety.volume import VolumeError
+from pytest_qlab.safety.volume_lock import LockHolder, VolumeBusyError
 
 LOCK_DIR_NAME = "pytest-qlab-drives"
 MAX_LOCK_BYTES = 64 * 1024

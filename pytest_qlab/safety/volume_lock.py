@@ -19,7 +19,12 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from pytest_qlab import __version__
-from pytest_qlab.volume import TargetVolume, VolumeError, ensure_scratch_root, local_timestamp
+from pytest_qlab.safety.volume import (
+    TargetVolume,
+    VolumeError,
+    ensure_scratch_root,
+    local_timestamp,
+)
 
 LOCK_NAME = "lock"
 MAX_LOCK_BYTES = 64 * 1024

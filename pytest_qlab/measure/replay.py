@@ -12,12 +12,12 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
+from pytest_qlab.core.profiles import StreamSpec
+from pytest_qlab.core.units import NS_PER_MS
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner, StatusCallback
-from pytest_qlab.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
-from pytest_qlab.profiles import StreamSpec
-from pytest_qlab.units import NS_PER_MS
+from pytest_qlab.measure.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
 
 REPLAY_IODEPTH = 2
 """A player's read-ahead: the next frame is requested while this one is in flight. Small also

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from pytest_qlab.units import NS_PER_MS
+from pytest_qlab.core.units import NS_PER_MS
 
 MINIMUM_FRAMES_PER_PASS = 3
 LATENCY_BUCKET_NS = 100_000

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_qlab.verdict import Rating
+from pytest_qlab.core.verdict import Rating
 
 DEFAULT_REPORT_DIR = "reports"
 
