@@ -19,6 +19,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.units import BYTES_PER_MB
 from pytest_qlab.core.verdict import Rating, Requirement
 
@@ -54,7 +55,7 @@ FRAME_ALIGNMENT_BYTES = 4096
 """Direct I/O reads whole 4 KiB blocks, so a replayed frame is its size rounded up to that."""
 
 
-class ProfileError(Exception):
+class ProfileError(QlabError):
     """A profile that cannot be used; the message names the file, the field and what is allowed."""
 
 

@@ -6,12 +6,14 @@ import errno as errno_module
 import os
 from typing import TYPE_CHECKING
 
+from pytest_qlab.core.errors import QlabError
+
 if TYPE_CHECKING:
     from pytest_qlab.fio.results import FioResult
     from pytest_qlab.fio.runner import FioRun
 
 
-class FioError(Exception):
+class FioError(QlabError):
     """fio could not run or a job failed; carries what a user needs to act on it."""
 
     def __init__(

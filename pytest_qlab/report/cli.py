@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import JsonValue, ValidationError
 
+from pytest_qlab.core.errors import QlabError
 from pytest_qlab.report.model import SCHEMA_VERSION, QlabReport, VolumeReport, json_schema
 
 SUPPORTED_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
@@ -20,7 +21,7 @@ RELATIVE_CHANGE = 0.05
 """Throughput moving less than this between runs is measurement noise, not a change."""
 
 
-class ReportError(Exception):
+class ReportError(QlabError):
     """A file that is not a readable pytest-qlab report; the message says which and why."""
 
 

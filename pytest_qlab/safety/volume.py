@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pytest_qlab import __version__
+from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.units import BYTES_PER_GIB, format_bytes
 
 SCRATCH_ROOT_NAME = ".pytest-qlab"
@@ -31,7 +32,7 @@ FREE_SPACE_MARGIN_BYTES = BYTES_PER_GIB
 """Left free on the volume after our files are written, so the user's headroom stays intact."""
 
 
-class VolumeError(Exception):
+class VolumeError(QlabError):
     """A target the plugin must not or cannot use; the message is one sentence saying what to do."""
 
 
