@@ -3,24 +3,15 @@ crossfade peaks? Each requirement is its own test item, so a report names exactl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import pytest
 
-from pytest_qlab.core.session import MetadataValue
-from pytest_qlab.core.verdict import BandwidthCheck, Rating, Requirement
+from pytest_qlab.core.verdict import BandwidthCheck, Judged, Rating
 from pytest_qlab.drive.advisories import ADVISORY_NAMES, Advisory
-from pytest_qlab.measure.bandwidth import BandwidthResult
-from pytest_qlab.measure.capacity import CapacityResult
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.modes.setup_check import SetupCheck
+from pytest_qlab.plugin.fixtures import Gate, Measure, Record, Requirements
 
 pytestmark = pytest.mark.setup_check
-
-Record = Callable[[Mapping[str, MetadataValue]], None]
-Measure = Callable[[Callable[[], Any]], Any]
-Gate = Callable[[Rating, bool, str], None]
 
 
 @pytest.mark.parametrize("name", ADVISORY_NAMES)
@@ -31,7 +22,7 @@ def test_preshow_advisory(
     condition endangers playback (SMART failing, drive too hot, volume full); a warning passes
     and is listed under the verdict; what this platform cannot check is skipped with why."""
     advisory = qlab_advisories[name]
-    qlab_record({"advisory": name, "severity": advisory.severity, "message": advisory.message})
+    qlab_record(advisory)
     if advisory.severity == "skip":
         pytest.skip(f"{advisory.title}: {advisory.message}")
     assert advisory.severity != "fail", f"{advisory.title}: {advisory.message}"
@@ -42,8 +33,8 @@ def test_sequential_write(
 ) -> None:
     """Media is copied onto show drives on tour: write speed is measured and reported; it
     decides the verdict only where a show profile sets a write requirement."""
-    result: BandwidthResult = qlab_measure(qlab_setup_check.sequential_write)
-    qlab_record(result.metadata())
+    result = qlab_measure(qlab_setup_check.sequential_write)
+    qlab_record(result)
     assert result.io_bytes > 0, "the sequential write moved no data: the volume accepted no writes"
     assert result.ran_full_time, result.early_stop_message()
 
@@ -53,22 +44,14 @@ def test_sequential_read(
     level: Rating,
     qlab_setup_check: SetupCheck,
     qlab_measure: Measure,
-    qlab_requirement: Callable[[Rating], Requirement],
+    qlab_requirement: Requirements,
     qlab_gate: Gate,
     qlab_record: Record,
 ) -> None:
     """Playback is reading: sustained sequential read must carry the level's streams."""
-    result: BandwidthResult = qlab_measure(qlab_setup_check.sequential_read)
-    requirement = qlab_requirement(level)
-    check = BandwidthCheck("sequential read", requirement, result.mb_s)
-    qlab_record(
-        {
-            **result.metadata(),
-            "required_mb_s": round(requirement.required_mb_s, 3),
-            "shortfall_mb_s": round(check.shortfall_mb_s, 3),
-            "requirement": requirement.derivation,
-        }
-    )
+    result = qlab_measure(qlab_setup_check.sequential_read)
+    check = BandwidthCheck("sequential read", qlab_requirement(level), result.mb_s)
+    qlab_record(Judged(result, check))
     assert result.ran_full_time, result.early_stop_message()
     qlab_gate(level, check.met, check.message())
 
@@ -76,16 +59,7 @@ def test_sequential_read(
 def _replay_verdict(
     what: str, result: ReplayResult, level: Rating, gate: Gate, record: Record
 ) -> None:
-    record(
-        {
-            "streams": len(result.streams),
-            "duration_s": round(result.duration_s, 3),
-            "requested_mb_s": round(result.requested_mb_s, 3),
-            "achieved_mb_s": round(result.achieved_mb_s, 3),
-            "dropped_frames": result.dropped,
-            "per_stream": [stream.metadata() for stream in result.streams],
-        }
-    )
+    record(result)
     assert result.frames_read > 0, f"the {what} read no frame at all"
     failures = result.failures()
     message = f"{what}: {result.dropped} dropped frames ({level.label} needs none)\n" + "\n".join(
@@ -98,7 +72,7 @@ def test_normal_playback(
     qlab_setup_check: SetupCheck, qlab_measure: Measure, qlab_gate: Gate, qlab_record: Record
 ) -> None:
     """Every frame of every stream of the normal set arrives before it is due."""
-    result: ReplayResult = qlab_measure(qlab_setup_check.normal_replay)
+    result = qlab_measure(qlab_setup_check.normal_replay)
     _replay_verdict("normal playback replay", result, Rating.ACCEPTABLE, qlab_gate, qlab_record)
 
 
@@ -106,7 +80,7 @@ def test_crossfade_playback(
     qlab_setup_check: SetupCheck, qlab_measure: Measure, qlab_gate: Gate, qlab_record: Record
 ) -> None:
     """During a crossfade two cue sets play at once; Excellent needs that without a drop."""
-    result: ReplayResult = qlab_measure(qlab_setup_check.crossfade_replay)
+    result = qlab_measure(qlab_setup_check.crossfade_replay)
     _replay_verdict("crossfade replay", result, Rating.EXCELLENT, qlab_gate, qlab_record)
 
 
@@ -116,20 +90,7 @@ def test_max_stream_count(
 ) -> None:
     """How many of the show's heaviest streams the drive plays at once without a drop; it must
     at least play as many as the show's normal set does."""
-    result: CapacityResult = qlab_measure(qlab_setup_check.capacity)
-    needed = qlab_setup_check.heaviest_stream().count
-    qlab_record(
-        {
-            "max_streams": result.max_streams,
-            "stream": result.spec.label,
-            "stream_mb_s": round(result.spec.mb_s_each, 3),
-            "limit": result.limit,
-            "probes": [
-                {"streams": probe.streams, "dropped_frames": probe.dropped_frames}
-                for probe in result.probes
-            ],
-            "summary": result.summary(),
-        }
-    )
-    message = f"{result.summary()}; the show plays {needed} at once"
-    qlab_gate(Rating.ACCEPTABLE, result.max_streams >= needed, message)
+    result = qlab_measure(qlab_setup_check.capacity)
+    qlab_record(result)
+    message = f"{result.summary()}; the show plays {result.needed_streams} at once"
+    qlab_gate(Rating.ACCEPTABLE, result.enough, message)

@@ -4,20 +4,13 @@ cache is full and the enclosure is hot."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import pytest
 
-from pytest_qlab.core.session import MetadataValue
 from pytest_qlab.core.verdict import Rating
-from pytest_qlab.modes.show_pattern import PhaseResult, ShowPatternCheck
+from pytest_qlab.modes.show_pattern import ShowPatternCheck
+from pytest_qlab.plugin.fixtures import Gate, Measure, Record
 
 pytestmark = pytest.mark.show_pattern
-
-Record = Callable[[Mapping[str, MetadataValue]], None]
-Measure = Callable[[Callable[[], Any]], Any]
-Gate = Callable[[Rating, bool, str], None]
 
 
 def test_phase(
@@ -30,8 +23,8 @@ def test_phase(
     """Every frame of every stream, crossfades included, arrives before it is due, the phase
     reads what its streams need without a long slump, and the drive stays below its critical
     temperature."""
-    result: PhaseResult = qlab_measure(lambda: qlab_show_pattern.phase(qlab_phase))
-    qlab_record(result.metadata())
+    result = qlab_measure(lambda: qlab_show_pattern.phase(qlab_phase))
+    qlab_record(result)
     assert result.replay.frames_read > 0, f"phase {qlab_phase} read no frame at all"
     normal = result.failures(crossfades=False)
     qlab_gate(

@@ -4,20 +4,13 @@ its cache or overheat an hour in; the slowest window is what the show would get 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import pytest
 
-from pytest_qlab.core.session import MetadataValue
-from pytest_qlab.core.verdict import BandwidthCheck, Rating, Requirement
-from pytest_qlab.modes.sustained import SustainedCheck, SustainedOutcome
+from pytest_qlab.core.verdict import BandwidthCheck, Judged, Rating
+from pytest_qlab.modes.sustained import SustainedCheck
+from pytest_qlab.plugin.fixtures import Gate, Measure, Record, Requirements
 
 pytestmark = pytest.mark.sustained
-
-Record = Callable[[Mapping[str, MetadataValue]], None]
-Measure = Callable[[Callable[[], Any]], Any]
-Gate = Callable[[Rating, bool, str], None]
 
 
 @pytest.mark.parametrize("level", [Rating.ACCEPTABLE, Rating.EXCELLENT], ids=str)
@@ -25,16 +18,15 @@ def test_sustained_read(
     level: Rating,
     qlab_sustained: SustainedCheck,
     qlab_measure: Measure,
-    qlab_requirement: Callable[[Rating], Requirement],
+    qlab_requirement: Requirements,
     qlab_gate: Gate,
     qlab_record: Record,
 ) -> None:
     """The slowest window after the warm-up must still carry the level's streams: normal
     playback for Acceptable, crossfade peaks for Excellent."""
-    outcome: SustainedOutcome = qlab_measure(qlab_sustained.read)
+    outcome = qlab_measure(qlab_sustained.read)
     result = outcome.result
-    requirement = qlab_requirement(level)
-    qlab_record(outcome.metadata())
+    qlab_record(outcome)
     assert result.ran_full_time, result.early_stop_message()
     lowest = result.lowest_window
     assert lowest is not None, (
@@ -43,16 +35,10 @@ def test_sustained_read(
     )
     check = BandwidthCheck(
         f"sustained read, lowest {result.window_s:g} s window (at {lowest.start_s:.0f} s)",
-        requirement,
+        qlab_requirement(level),
         lowest.mb_s,
     )
-    qlab_record(
-        {
-            "required_mb_s": round(requirement.required_mb_s, 3),
-            "shortfall_mb_s": round(check.shortfall_mb_s, 3),
-            "requirement": requirement.derivation,
-        }
-    )
+    qlab_record(Judged(outcome, check))
     qlab_gate(level, check.met, check.message())
 
 
@@ -62,7 +48,7 @@ def test_sustained_read_throttling(
     """Throughput must not stay well below its early baseline: a drive that throttles an
     hour into the show drops frames there. Judged on throughput alone, so it runs without a
     temperature sensor too."""
-    outcome: SustainedOutcome = qlab_measure(qlab_sustained.read)
+    outcome = qlab_measure(qlab_sustained.read)
     throttle = outcome.result.throttle
     qlab_record(
         {
@@ -80,7 +66,7 @@ def test_sustained_read_temperature(
 ) -> None:
     """A drive at or above its own critical temperature throttles hard or shuts down. Skips
     where no drive temperature can be read, saying why."""
-    outcome: SustainedOutcome = qlab_measure(qlab_sustained.read)
+    outcome = qlab_measure(qlab_sustained.read)
     qlab_record(
         {
             "thermal": outcome.thermal.model_dump(mode="json"),
@@ -102,9 +88,10 @@ def test_sustained_write(
     """Media is copied onto show drives on tour: sustained write is measured and reported,
     throttling included (a full write cache is normal and does not touch playback); only a
     drive reaching its critical temperature fails it."""
-    outcome: SustainedOutcome = qlab_measure(qlab_sustained.write)
+    outcome = qlab_measure(qlab_sustained.write)
     result = outcome.result
-    qlab_record({**outcome.metadata(), "throttle_message": outcome.throttle_message()})
+    qlab_record(outcome)
+    qlab_record({"throttle_message": outcome.throttle_message()})
     assert result.io_bytes > 0, "the sustained write moved no data: the volume accepted no writes"
     assert result.ran_full_time, result.early_stop_message()
     critical = outcome.critical_failure()

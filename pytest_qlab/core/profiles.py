@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.units import BYTES_PER_MB
-from pytest_qlab.core.verdict import Rating, Requirement
+from pytest_qlab.core.verdict import Rating, Requirement, RequirementKey
 
 Codec = Literal["proxy", "lt", "422", "hq", "4444", "4444xq"]
 CODEC_NAMES: dict[str, str] = {
@@ -314,7 +314,7 @@ class ShowProfile(BaseModel):
 
     def requirements(self) -> tuple[Requirement, Requirement]:
         normal = Requirement(
-            key="normal_playback",
+            key=RequirementKey.NORMAL_PLAYBACK,
             level=Rating.ACCEPTABLE,
             required_mb_s=self.normal_mb_s,
             derivation=(
@@ -327,7 +327,7 @@ class ShowProfile(BaseModel):
         else:
             how = f"{self._sum_text(self.crossfade_streams)} = {self.crossfade_mb_s:.1f} MB/s"
         crossfade = Requirement(
-            key="crossfade_peak",
+            key=RequirementKey.CROSSFADE_PEAK,
             level=Rating.EXCELLENT,
             required_mb_s=self.crossfade_mb_s,
             derivation=f"crossfade peak of profile {self.name!r}: {how}",

@@ -1,79 +1,22 @@
-"""The run's state: per volume, what was measured and how it rates. Owned by one object
-stored in pytest's stash, never in module globals."""
+"""The run's state: per volume, what was measured and how it rates, and the resources the run
+holds (locks, scratch folders) until it closes. One object per run, never module globals."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from pydantic import JsonValue
-
+from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.profiles import ShowProfile
 from pytest_qlab.core.verdict import (
-    REPLAY_NAMES,
-    Evidence,
     Rating,
     RatingDecision,
     Requirement,
     rate,
 )
-from pytest_qlab.drive import DriveInfo
-from pytest_qlab.drive.advisories import Advisory
 from pytest_qlab.fio.runner import FioBinary
-from pytest_qlab.report.matrix import CellKey
-from pytest_qlab.safety.leftovers import LeftoverCleanup
 from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
-
-MetadataValue = JsonValue
-
-
-@dataclass
-class VolumeRecord:
-    target: TargetVolume
-    measurements: dict[str, MetadataValue] = field(default_factory=dict)
-    """Flat unit-suffixed figures, e.g. read_mb_s, write_mb_s, layout_duration_s."""
-    interrupted: bool = False
-    errors: list[str] = field(default_factory=list)
-    verified_streams: dict[CellKey, int] = field(default_factory=dict)
-    """Matrix cells proven by a replay: (codec, raster, nominal fps) -> streams played cleanly."""
-    capacity_summary: str | None = None
-    findings: dict[str, list[str]] = field(default_factory=dict)
-    """Failures the long suites found, keyed by the requirement they break."""
-    leftovers: LeftoverCleanup | None = None
-    """What the start of the run cleaned from the scratch root (crashed runs' folders, reclaimed
-    bytes, a stale lock) and left alone."""
-    drive: DriveInfo | None = None
-    """Probed once at the start of the run, before anything is written."""
-    advisories: list[Advisory] = field(default_factory=list)
-    """Pre-show advisories, when the setup check ran them."""
-
-    def add_finding(self, requirement_key: str, sentence: str) -> None:
-        self.findings.setdefault(requirement_key, []).append(sentence)
-
-    @property
-    def failed_advisories(self) -> list[Advisory]:
-        return [advisory for advisory in self.advisories if advisory.severity == "fail"]
-
-    def _number(self, key: str) -> float | None:
-        value = self.measurements.get(key)
-        return float(value) if isinstance(value, int | float) else None
-
-    def evidence(self) -> Evidence:
-        dropped = {
-            key: None if value is None else int(value)
-            for key in REPLAY_NAMES
-            for value in [self._number(f"{key}_dropped_frames")]
-        }
-        max_streams = self._number("max_streams")
-        needed = self._number("max_streams_needed")
-        return Evidence(
-            read_mb_s=self._number("read_mb_s"),
-            dropped_frames=dropped,
-            max_streams=None if max_streams is None else int(max_streams),
-            max_streams_needed=None if needed is None else int(needed),
-            sustained_read_mb_s=self._number("sustained_read_lowest_mb_s"),
-            findings={key: tuple(found) for key, found in self.findings.items()},
-        )
 
 
 @dataclass
@@ -86,17 +29,32 @@ class QlabSession:
     interrupted_by: str | None = None
     scratch_spaces: list[ScratchSpace] = field(default_factory=list)
     """Every scratch directory this run created, for the last-resort cleanup at exit."""
+    resources: ExitStack = field(default_factory=ExitStack)
+    """Released by `close`, last taken first: scratch folders, then drive and volume locks."""
 
     def __post_init__(self) -> None:
         for target in self.targets:
             self.volumes[str(target.path)] = VolumeRecord(target)
 
+    def volume(self, target: TargetVolume) -> VolumeRecord:
+        return self.volumes[str(target.path)]
+
+    def add_scratch(self, scratch: ScratchSpace) -> None:
+        """Removed when the run closes unless the user keeps the files: the last resort after
+        an exit path that skipped the fixture's own removal."""
+        self.scratch_spaces.append(scratch)
+        if not self.options.keep_files:
+            self.resources.callback(scratch.remove)
+
+    def scratch_of(self, target: TargetVolume) -> ScratchSpace | None:
+        return next((s for s in self.scratch_spaces if s.volume.path == target.path), None)
+
+    def close(self) -> None:
+        self.resources.close()
+
     @property
     def requirements(self) -> tuple[Requirement, ...]:
         return self.profile.requirements()
-
-    def record(self, target: TargetVolume, values: dict[str, MetadataValue]) -> None:
-        self.volumes[str(target.path)].measurements.update(values)
 
     def decision(self, record: VolumeRecord) -> RatingDecision:
         """The measured rating, capped at insufficient by an advisory that endangers playback
@@ -110,12 +68,8 @@ class QlabSession:
             return measured
         return RatingDecision(Rating.INSUFFICIENT, measured.reasons + reasons)
 
-    def ready(self, record: VolumeRecord) -> bool:
+    def ready(self, record: VolumeRecord, decision: RatingDecision) -> bool:
         """An interrupted run never qualifies a volume, whatever it measured before."""
         if record.interrupted or self.interrupted_by is not None:
             return False
-        return self.decision(record).rating.meets(self.options.require)
-
-    @property
-    def all_ready(self) -> bool:
-        return all(self.ready(record) for record in self.volumes.values())
+        return decision.rating.meets(self.options.require)

@@ -7,6 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pydantic import JsonValue
+
+from pytest_qlab.core.rows import Reportable, ReportRow, mb_s_text
+
 
 class Rating(StrEnum):
     INSUFFICIENT = "insufficient"
@@ -25,18 +29,29 @@ class Rating(StrEnum):
         return self.value.capitalize()
 
 
-REPLAY_NAMES = {
-    "normal_playback": "normal playback replay",
-    "crossfade_peak": "crossfade replay",
+class RequirementKey(StrEnum):
+    """What a rating level needs played without a drop; the value names it in the JSON report."""
+
+    NORMAL_PLAYBACK = "normal_playback"
+    CROSSFADE_PEAK = "crossfade_peak"
+
+    @property
+    def replay_name(self) -> str:
+        """The setup check's replay that proves this requirement frame by frame."""
+        return _REPLAY_NAMES[self]
+
+
+_REPLAY_NAMES = {
+    RequirementKey.NORMAL_PLAYBACK: "normal playback replay",
+    RequirementKey.CROSSFADE_PEAK: "crossfade replay",
 }
-"""The stream replay that proves each requirement frame by frame."""
 
 
 @dataclass(frozen=True)
 class Requirement:
     """A read bandwidth a rating level needs, with the sentence that says where it comes from."""
 
-    key: str
+    key: RequirementKey
     level: Rating
     required_mb_s: float
     derivation: str
@@ -57,6 +72,13 @@ class BandwidthCheck:
     def shortfall_mb_s(self) -> float:
         return max(0.0, self.requirement.required_mb_s - self.measured_mb_s)
 
+    def metadata(self) -> dict[str, JsonValue]:
+        return {
+            "required_mb_s": round(self.requirement.required_mb_s, 3),
+            "shortfall_mb_s": round(self.shortfall_mb_s, 3),
+            "requirement": self.requirement.derivation,
+        }
+
     def message(self) -> str:
         required = self.requirement.required_mb_s
         level = self.requirement.level.label
@@ -74,11 +96,27 @@ class BandwidthCheck:
 
 
 @dataclass(frozen=True)
+class Judged:
+    """A measurement judged against a requirement: its own figures and row, with the
+    requirement's figure as what it had to reach."""
+
+    measurement: Reportable
+    check: BandwidthCheck
+
+    def metadata(self) -> dict[str, JsonValue]:
+        return {**self.measurement.metadata(), **self.check.metadata()}
+
+    def report_row(self) -> ReportRow:
+        measured = self.measurement.report_row().measured
+        return ReportRow(measured, mb_s_text(self.check.requirement.required_mb_s))
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What a volume showed; None means not measured (deselected, interrupted or failed)."""
 
     read_mb_s: float | None = None
-    dropped_frames: Mapping[str, int | None] = field(default_factory=dict)
+    dropped_frames: Mapping[RequirementKey, int | None] = field(default_factory=dict)
     """Dropped frames in the replay behind each requirement, keyed by requirement key."""
     max_streams: int | None = None
     """Capacity search result for the heaviest stream; optional evidence."""
@@ -86,7 +124,7 @@ class Evidence:
     """How many of the heaviest stream the normal set plays at once."""
     sustained_read_mb_s: float | None = None
     """The lowest throughput window of the max-sustained read, when it ran."""
-    findings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    findings: Mapping[RequirementKey, tuple[str, ...]] = field(default_factory=dict)
     """Failures the long suites found (show-pattern drops, throttling), keyed by the
     requirement they break; each is a sentence for the verdict."""
 
@@ -106,7 +144,7 @@ def _judge(requirement: Requirement, evidence: Evidence) -> tuple[bool, list[str
         check = BandwidthCheck("sequential read", requirement, evidence.read_mb_s)
         reasons.append(check.message())
         read_met = check.met
-    replay = REPLAY_NAMES[requirement.key]
+    replay = requirement.key.replay_name
     dropped = evidence.dropped_frames.get(requirement.key)
     if dropped is None:
         reasons.append(f"{replay} was not measured ({requirement.level.label} needs it)")
@@ -125,7 +163,11 @@ def _judge(requirement: Requirement, evidence: Evidence) -> tuple[bool, list[str
     reasons += findings
     capacity_met = True
     needed, found = evidence.max_streams_needed, evidence.max_streams
-    if requirement.key == "normal_playback" and needed is not None and found is not None:
+    if (
+        requirement.key is RequirementKey.NORMAL_PLAYBACK
+        and needed is not None
+        and found is not None
+    ):
         capacity_met = found >= needed
         if not capacity_met:
             reasons.append(

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
+from pytest_qlab.core.rows import ReportRow
 from pytest_qlab.core.units import format_bytes
 from pytest_qlab.drive import commands
 from pytest_qlab.drive.commands import CommandResult, Runner, current_platform
@@ -50,6 +51,12 @@ class Advisory(BaseModel):
     severity: Severity
     message: str
     """What was found and what to do about it."""
+
+    def metadata(self) -> dict[str, JsonValue]:
+        return {"advisory": self.name, "severity": self.severity, "message": self.message}
+
+    def report_row(self) -> ReportRow:
+        return ReportRow(f"{self.severity}: {self.message}", "not failing")
 
 
 def parse_mdutil_status(text: str) -> bool | None:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pydantic import JsonValue
+
+from pytest_qlab.core.rows import ReportRow, mb_s_text
 from pytest_qlab.core.scale import FILE_BLOCK_BYTES
 from pytest_qlab.core.units import BYTES_PER_MB
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
@@ -102,7 +105,10 @@ class BandwidthResult:
             f"sequential {self.direction}", self.runtime_s, self.planned_s, "the figure is"
         )
 
-    def metadata(self) -> dict[str, float | int | str]:
+    def report_row(self) -> ReportRow:
+        return ReportRow(f"{self.direction} {mb_s_text(self.mb_s)}", "reported only")
+
+    def metadata(self) -> dict[str, JsonValue]:
         prefix = self.direction
         return {
             f"{prefix}_mb_s": round(self.mb_s, 3),

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import JsonValue
+
 from pytest_qlab.core.profiles import StreamSpec
+from pytest_qlab.core.rows import ReportRow
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,28 @@ class CapacityResult:
     limit: int
     """The most streams the search was allowed to try."""
     probes: tuple[CapacityProbe, ...]
+    needed_streams: int = 0
+    """How many of this stream the show's normal set plays at once."""
+
+    @property
+    def enough(self) -> bool:
+        return self.max_streams >= self.needed_streams
+
+    def metadata(self) -> dict[str, JsonValue]:
+        return {
+            "max_streams": self.max_streams,
+            "stream": self.spec.label,
+            "stream_mb_s": round(self.spec.mb_s_each, 3),
+            "limit": self.limit,
+            "probes": [
+                {"streams": probe.streams, "dropped_frames": probe.dropped_frames}
+                for probe in self.probes
+            ],
+            "summary": self.summary(),
+        }
+
+    def report_row(self) -> ReportRow:
+        return ReportRow(f"{self.max_streams} x {self.spec.label}", "the show's streams")
 
     def summary(self) -> str:
         stream = self.spec.label

@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import JsonValue
+
+from pytest_qlab.core.rows import ReportRow
 from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB, format_bytes
 from pytest_qlab.fio import FioError, FioJob, FioJobFile, FioRunner
 
@@ -45,6 +48,21 @@ class IntegrityResult:
     @property
     def intact(self) -> bool:
         return self.bad_block is None
+
+    def metadata(self) -> dict[str, JsonValue]:
+        bad = self.bad_block
+        return {
+            "integrity_file_bytes": self.file_bytes,
+            "integrity_verified_bytes": self.verified_bytes,
+            "integrity_bad_offset_bytes": None if bad is None else bad.offset_bytes,
+        }
+
+    def report_row(self) -> ReportRow:
+        if self.bad_block is None:
+            return ReportRow(
+                f"{format_bytes(self.verified_bytes)} read back intact", "no bad block"
+            )
+        return ReportRow(f"bad block at offset {self.bad_block.offset_bytes}", "no bad block")
 
     def message(self) -> str:
         if self.bad_block is None:

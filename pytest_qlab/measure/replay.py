@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from pytest_qlab.core.profiles import StreamSpec
+from pytest_qlab.core.rows import ReportRow, frames_row
 from pytest_qlab.core.units import NS_PER_MS
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
@@ -184,6 +185,19 @@ class ReplayResult:
 
     def failures(self) -> list[str]:
         return [result.summary() for result in self.streams if result.dropped]
+
+    def metadata(self) -> dict[str, JsonValue]:
+        return {
+            "streams": len(self.streams),
+            "duration_s": round(self.duration_s, 3),
+            "requested_mb_s": round(self.requested_mb_s, 3),
+            "achieved_mb_s": round(self.achieved_mb_s, 3),
+            "dropped_frames": self.dropped,
+            "per_stream": [stream.metadata() for stream in self.streams],
+        }
+
+    def report_row(self) -> ReportRow:
+        return frames_row(self.achieved_mb_s, self.dropped, self.requested_mb_s)
 
 
 def replay_job_file(

@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from pytest_qlab.core.rows import ReportRow, mb_s_text
 from pytest_qlab.core.units import BYTES_PER_MB
 from pytest_qlab.fio.errors import FioInterruptedError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile, platform_engine
@@ -207,6 +208,14 @@ class SustainedResult(BaseModel):
         return early_stop_message(
             f"sustained {self.direction}", self.runtime_s, self.planned_s, "the figures are"
         )
+
+    def report_row(self) -> ReportRow:
+        configuration = ReadConfig(self.block_size_bytes, self.iodepth).label()
+        measured = f"{self.direction} {mb_s_text(self.mb_s)} with {configuration}"
+        lowest = self.lowest_window
+        if lowest is not None:
+            measured += f", lowest window {mb_s_text(lowest.mb_s)}"
+        return ReportRow(measured, "reported only")
 
     def metadata(self) -> dict[str, JsonValue]:
         prefix = self.direction

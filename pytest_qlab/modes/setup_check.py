@@ -4,14 +4,13 @@ pytest: lay out files, sequential write and read, normal and crossfade replays, 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
+from pytest_qlab.core.evidence import LayoutKind, VolumeRecord
 from pytest_qlab.core.profiles import ShowProfile, StreamSpec
 from pytest_qlab.core.scale import scaled_bytes, scaled_seconds
-from pytest_qlab.core.session import VolumeRecord
 from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB
+from pytest_qlab.core.verdict import RequirementKey
 from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.measure.bandwidth import (
     SEQUENTIAL_BLOCK_BYTES,
@@ -22,6 +21,7 @@ from pytest_qlab.measure.bandwidth import (
 )
 from pytest_qlab.measure.capacity import CapacityResult, search_max_streams
 from pytest_qlab.measure.replay import ReplayResult, ReplayStream, expand, replay, stream_count
+from pytest_qlab.modes.once import Once
 from pytest_qlab.safety.volume import ScratchSpace
 
 SETUP_READ_S = 6.0
@@ -96,7 +96,6 @@ class SetupCheckPlan:
         return self.read_file_bytes + self.write_file_bytes + stream_files * self.stream_file_bytes
 
 
-T = TypeVar("T")
 READ_FILE = "sequential-read.bin"
 WRITE_FILE = "sequential-write.bin"
 
@@ -118,28 +117,14 @@ class SetupCheck:
         self.plan = plan
         self.profile = profile
         self.record = record
-        self._results: dict[str, object] = {}
+        self._once = Once()
         self._stream_files = 0
-
-    def _once(self, key: str, measure: Callable[[], T]) -> T:
-        if key not in self._results:
-            try:
-                self._results[key] = measure()
-            except Exception as exc:
-                self._results[key] = exc
-                raise
-        result = self._results[key]
-        if isinstance(result, Exception):
-            raise result
-        return result  # type: ignore[return-value]
 
     def layout(self) -> LayoutResult:
         def measure() -> LayoutResult:
             result = lay_out(self.runner, self.scratch.run_dir, self.plan.layout_files)
             self._stream_files = self.plan.stream_files
-            self.record.measurements.update(
-                layout_duration_s=round(result.duration_s, 3), layout_bytes=result.size_bytes
-            )
+            self.record.add_layout(LayoutKind.SETUP_CHECK, result)
             return result
 
         return self._once("layout", measure)
@@ -155,9 +140,7 @@ class SetupCheck:
         )
         result = lay_out(self.runner, self.scratch.run_dir, extra)
         self._stream_files = count
-        previous = self.record.measurements.get("layout_duration_s")
-        if isinstance(previous, int | float):
-            self.record.measurements["layout_duration_s"] = round(previous + result.duration_s, 3)
+        self.record.add_layout(LayoutKind.SETUP_CHECK, result)
 
     def sequential_read(self) -> BandwidthResult:
         def measure() -> BandwidthResult:
@@ -170,7 +153,7 @@ class SetupCheck:
                 layout.size_of(READ_FILE),
                 self.plan.read_duration_s,
             )
-            self.record.measurements["read_mb_s"] = round(result.mb_s, 3)
+            self.record.sequential_read = result
             return result
 
         return self._once("read", measure)
@@ -185,7 +168,7 @@ class SetupCheck:
                 self.plan.write_file_bytes,
                 self.plan.write_duration_s,
             )
-            self.record.measurements["write_mb_s"] = round(result.mb_s, 3)
+            self.record.sequential_write = result
             return result
 
         return self._once("write", measure)
@@ -196,7 +179,9 @@ class SetupCheck:
         names = [stream_file_name(index) for index in range(1, count + 1)]
         return expand(specs, names, self.plan.stream_file_bytes)
 
-    def _replay(self, key: str, specs: tuple[StreamSpec, ...], duration_s: float) -> ReplayResult:
+    def _replay(
+        self, key: RequirementKey, specs: tuple[StreamSpec, ...], duration_s: float
+    ) -> ReplayResult:
         def measure() -> ReplayResult:
             result = replay(
                 self.runner,
@@ -204,23 +189,26 @@ class SetupCheck:
                 self._streams(specs),
                 duration_s=duration_s,
                 buffer_frames=self.profile.player_buffer_frames,
-                label=key,
+                label=key.value,
             )
-            self.record.measurements[f"{key}_dropped_frames"] = result.dropped
-            self.record.measurements[f"{key}_achieved_mb_s"] = round(result.achieved_mb_s, 3)
+            self.record.replays[key] = result
             if result.dropped == 0:
                 for spec in specs:
-                    self._verified(spec, spec.count)
+                    self.record.verify_streams(spec.cell_key, spec.count)
             return result
 
         return self._once(key, measure)
 
     def normal_replay(self) -> ReplayResult:
-        return self._replay("normal_playback", self.profile.streams, self.plan.normal_duration_s)
+        return self._replay(
+            RequirementKey.NORMAL_PLAYBACK, self.profile.streams, self.plan.normal_duration_s
+        )
 
     def crossfade_replay(self) -> ReplayResult:
         return self._replay(
-            "crossfade_peak", self.profile.crossfade_streams, self.plan.crossfade_duration_s
+            RequirementKey.CROSSFADE_PEAK,
+            self.profile.crossfade_streams,
+            self.plan.crossfade_duration_s,
         )
 
     def capacity_limit(self, spec: StreamSpec) -> int:
@@ -228,13 +216,6 @@ class SetupCheck:
         without laying out files it cannot use."""
         estimate = math.ceil(2 * self.sequential_read().mb_s / spec.mb_s_each) + 1
         return max(2, min(CAPACITY_MAX_STREAMS, estimate))
-
-    def _verified(self, spec: StreamSpec, streams: int) -> None:
-        """Remember a ProRes stream kind that played `streams` at once without a drop."""
-        key = spec.cell_key
-        if key is not None and streams > 0:
-            known = self.record.verified_streams.get(key, 0)
-            self.record.verified_streams[key] = max(known, streams)
 
     def heaviest_stream(self) -> StreamSpec:
         """The capacity search probes the profile's most demanding stream kind."""
@@ -259,11 +240,9 @@ class SetupCheck:
         def measure() -> CapacityResult:
             limit = self.capacity_limit(spec)
             best, probes = search_max_streams(probe, limit)
-            result = CapacityResult(single, best, limit, tuple(probes))
-            self.record.measurements["max_streams"] = best
-            self.record.measurements["max_streams_needed"] = spec.count
-            self.record.capacity_summary = result.summary()
-            self._verified(spec, best)
+            result = CapacityResult(single, best, limit, tuple(probes), needed_streams=spec.count)
+            self.record.capacity = result
+            self.record.verify_streams(spec.cell_key, best)
             return result
 
         return self._once("capacity", measure)

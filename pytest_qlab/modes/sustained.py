@@ -4,19 +4,15 @@ view of the same minutes, and the drive's NVMe thermal counters before and after
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pydantic import JsonValue
-
+from pytest_qlab.core.evidence import LayoutKind, VolumeRecord
 from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.progress import ProgressFactory, ProgressStatus, silent_progress
 from pytest_qlab.core.scale import scaled_bytes, scaled_seconds
-from pytest_qlab.core.session import VolumeRecord
 from pytest_qlab.core.units import BYTES_PER_GIB
-from pytest_qlab.drive.model import DriveInfo
 from pytest_qlab.fio.runner import FioRunner
-from pytest_qlab.measure.bandwidth import lay_out
+from pytest_qlab.measure.bandwidth import LayoutResult, lay_out
 from pytest_qlab.measure.probe import (
     CANDIDATES,
     REFERENCE,
@@ -31,14 +27,20 @@ from pytest_qlab.measure.sustained import (
     SustainedResult,
     measure_sustained,
 )
+from pytest_qlab.measure.sustained_outcome import (
+    MAX_POINTS,
+    DriveProbe,
+    SustainedOutcome,
+    drive_counters,
+    temperature_near,
+)
 from pytest_qlab.measure.throttle import (
     DEFAULT_DROP_FRACTION,
     ThrottleSettings,
-    thin_windows,
 )
+from pytest_qlab.modes.once import Once
 from pytest_qlab.safety.volume import ScratchSpace, check_free_space
-from pytest_qlab.thermal import ThermalMonitor, ThermalPoint, ThermalReport, ThermalSample
-from pytest_qlab.thermal.model import COUNTER_NAMES
+from pytest_qlab.thermal import ThermalMonitor, ThermalPoint, ThermalReport
 from pytest_qlab.thermal.recorder import downsample
 
 SUSTAINED_S = 2 * 3600.0
@@ -119,103 +121,6 @@ class SustainedPlan:
 
 READ_FILE = "sustained-read.bin"
 WRITE_FILE = "sustained-write.bin"
-MAX_POINTS = 300
-"""Windows and thermal samples kept per test in the reports: enough for a plot of two hours."""
-
-DriveProbe = Callable[[], DriveInfo | None]
-
-
-def drive_counters(drive: DriveInfo | None) -> dict[str, int]:
-    """The NVMe lifetime thermal counters the drive reports; empty when it reports none."""
-    if drive is None:
-        return {}
-    found = {name: getattr(drive, name, None) for name in COUNTER_NAMES}
-    return {name: value for name, value in found.items() if isinstance(value, int)}
-
-
-def counter_increases(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {
-        name: after[name] - before[name]
-        for name in before
-        if name in after and after[name] > before[name]
-    }
-
-
-def temperature_near(samples: list[ThermalSample], elapsed_s: float) -> float | None:
-    """The drive temperature of the sample closest to `elapsed_s` (monitor seconds)."""
-    readings = [sample for sample in samples if sample.temperature_c is not None]
-    if not readings:
-        return None
-    nearest = min(readings, key=lambda sample: abs(sample.elapsed_s - elapsed_s))
-    return nearest.temperature_c
-
-
-@dataclass(frozen=True)
-class SustainedOutcome:
-    """A sustained run with what the thermal monitor and the drive's counters said about it."""
-
-    result: SustainedResult
-    thermal: ThermalReport
-    temperature_reason: str | None
-    """Why there is no drive temperature (temperature assertions skip with it), else None."""
-    counters_before: dict[str, int] = field(default_factory=dict)
-    counters_after: dict[str, int] = field(default_factory=dict)
-    episode_start_temperatures_c: tuple[float | None, ...] = ()
-    """The drive temperature when each throttle episode began, where a sensor exists."""
-    probe: ProbeResult | None = None
-    """How the read's block size and queue depth were chosen; None for the write."""
-
-    @property
-    def counter_increases(self) -> dict[str, int]:
-        """From re-probing the drive, else from the monitor's own readings."""
-        found = counter_increases(self.counters_before, self.counters_after)
-        return found or dict(self.thermal.summary.counter_increases)
-
-    def critical_failure(self) -> str | None:
-        return self.thermal.summary.critical_failure()
-
-    def counters_sentence(self) -> str | None:
-        increases = self.counter_increases
-        if not increases:
-            return None
-        rose = ", ".join(f"{name} +{value}" for name, value in increases.items())
-        return f"the drive's NVMe thermal counters rose during the run: {rose}"
-
-    def throttle_message(self) -> str:
-        """The throttle sentence, with the temperature at each episode's start and counters."""
-        parts = [f"sustained {self.result.direction}: {self.result.throttle.sentence()}"]
-        temperatures = [
-            f"{episode.start_s:.0f} s: {temperature:.0f} °C"
-            for episode, temperature in zip(
-                self.result.throttle.episodes, self.episode_start_temperatures_c, strict=False
-            )
-            if temperature is not None
-        ]
-        if temperatures:
-            parts.append("drive temperature when throttling began: " + ", ".join(temperatures))
-        elif self.result.throttle.throttled and self.temperature_reason:
-            parts.append(f"no drive temperature to correlate ({self.temperature_reason})")
-        counters = self.counters_sentence()
-        if counters:
-            parts.append(counters)
-        return "; ".join(parts)
-
-    def metadata(self) -> dict[str, JsonValue]:
-        data = self.result.metadata()
-        data["windows"] = [
-            window.metadata() for window in thin_windows(self.result.windows, MAX_POINTS)
-        ]
-        data["windows_total"] = len(self.result.windows)
-        data["thermal"] = self.thermal.model_dump(mode="json")
-        data["thermal_summary"] = self.thermal.summary.describe()
-        data["nvme_counters_before"] = dict(self.counters_before)
-        data["nvme_counters_after"] = dict(self.counters_after)
-        data["nvme_counter_increases"] = dict(self.counter_increases)
-        data["throttle_episode_start_temperatures_c"] = list(self.episode_start_temperatures_c)
-        if self.probe is not None:
-            data.update(self.probe.metadata())
-            data["probe_summary"] = self.probe.sentence()
-        return data
 
 
 class SustainedCheck:
@@ -242,8 +147,7 @@ class SustainedCheck:
         self.progress = progress
         self.probe = probe
         self.hang_timeout_s = hang_timeout_s
-        self._results: dict[str, SustainedOutcome | Exception] = {}
-        self._laid_out = False
+        self._once = Once()
         self._probe: ProbeResult | None = None
 
     @property
@@ -252,35 +156,20 @@ class SustainedCheck:
         return self.plan.read_file_bytes + self.plan.write_file_bytes
 
     def read(self) -> SustainedOutcome:
-        return self._once("read")
+        return self._once("read", lambda: self._measure("read"))
 
     def write(self) -> SustainedOutcome:
-        return self._once("write")
+        return self._once("write", lambda: self._measure("write"))
 
-    def _once(self, direction: Direction) -> SustainedOutcome:
-        if direction not in self._results:
-            try:
-                self._results[direction] = self._measure(direction)
-            except Exception as exc:
-                self._results[direction] = exc
-                raise
-        result = self._results[direction]
-        if isinstance(result, Exception):
-            raise result
-        return result
+    def _layout(self) -> LayoutResult:
+        def measure() -> LayoutResult:
+            check_free_space(self.scratch.volume, self.scratch_bytes)
+            files = [(READ_FILE, self.plan.read_file_bytes)]
+            result = lay_out(self.runner, self.scratch.run_dir, files)
+            self.record.add_layout(LayoutKind.SUSTAINED, result)
+            return result
 
-    def _layout(self) -> None:
-        if self._laid_out:
-            return
-        check_free_space(self.scratch.volume, self.scratch_bytes)
-        result = lay_out(
-            self.runner, self.scratch.run_dir, [(READ_FILE, self.plan.read_file_bytes)]
-        )
-        self._laid_out = True
-        self.record.measurements.update(
-            sustained_layout_duration_s=round(result.duration_s, 3),
-            sustained_layout_bytes=result.size_bytes,
-        )
+        return self._once("layout", measure)
 
     def _probe_read(self) -> ProbeResult:
         """The read configuration this drive is fastest with, tried on the laid-out file."""
@@ -298,10 +187,7 @@ class SustainedCheck:
             )
         finally:
             live.finish()
-        self.record.measurements.update(
-            sustained_read_configuration=probe.best.label(),
-            sustained_read_probe_summary=probe.sentence(),
-        )
+        self.record.read_probe = probe
         return probe
 
     def _measure(self, direction: Direction) -> SustainedOutcome:
@@ -379,23 +265,7 @@ class SustainedCheck:
 
     def _store(self, outcome: SustainedOutcome) -> None:
         """Into the volume's record (the rating, the JSON's volume block), interrupted or not."""
-        result = outcome.result
-        prefix = f"sustained_{result.direction}"
-        lowest = result.lowest_window
-        values: dict[str, JsonValue] = {
-            f"{prefix}_mb_s": round(result.mb_s, 3),
-            f"{prefix}_duration_s": round(result.runtime_s, 3),
-            f"{prefix}_throttled": result.throttle.throttled,
-            f"{prefix}_throttle_summary": result.throttle.sentence(),
-            f"{prefix}_interrupted": result.interrupted,
-        }
-        if lowest is not None:
-            values[f"{prefix}_lowest_mb_s"] = round(lowest.mb_s, 3)
-        if outcome.counter_increases:
-            values[f"{prefix}_nvme_counter_increases"] = dict(outcome.counter_increases)
-        self.record.measurements.update(values)
-        if result.direction == "read" and result.throttle.throttled:
-            self.record.add_finding("normal_playback", outcome.throttle_message())
-        critical = outcome.critical_failure()
-        if critical is not None:
-            self.record.add_finding("normal_playback", f"sustained {result.direction}: {critical}")
+        if outcome.result.direction == "read":
+            self.record.sustained_read = outcome
+        else:
+            self.record.sustained_write = outcome

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from pydantic import JsonValue
 
-from pytest_qlab.core.session import QlabSession
-from pytest_qlab.report.entries import Outcome, TestEntry, measured_and_required, series_of
+from pytest_qlab.core.modes import MODES
+from pytest_qlab.core.profiles import ShowProfile
+from pytest_qlab.core.rows import ReportRow
+from pytest_qlab.report.entries import Outcome, TestEntry, series_of
 from pytest_qlab.report.plots import Line, plots_for_test
-
-MODES = ("setup_check", "show_pattern", "sustained")
 
 
 def outcome_of(report: pytest.TestReport) -> Outcome | None:
@@ -30,7 +30,7 @@ def outcome_of(report: pytest.TestReport) -> Outcome | None:
 
 
 def entry_for(
-    item: pytest.Item, report: pytest.TestReport, metadata: Mapping[str, JsonValue]
+    item: pytest.Item, report: pytest.TestReport, metadata: Mapping[str, JsonValue], row: ReportRow
 ) -> TestEntry | None:
     outcome = outcome_of(report)
     if outcome is None:
@@ -38,8 +38,7 @@ def entry_for(
     params: dict[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
     volume = params.get("qlab_volume")
     phase = params.get("qlab_phase")
-    mode = next((name for name in MODES if item.get_closest_marker(name)), "other")
-    measured, required = measured_and_required(metadata)
+    mode = next((mode.name for mode in MODES if item.get_closest_marker(mode.name)), "other")
     return TestEntry(
         nodeid=item.nodeid,
         name=item.name,
@@ -47,20 +46,19 @@ def entry_for(
         volume=getattr(volume, "name", None),
         phase=phase if isinstance(phase, str) else None,
         outcome=outcome,
-        measured=measured,
-        required=required,
+        measured=row.measured,
+        required=row.required,
         series=series_of(metadata),
     )
 
 
 def plot_extras(
-    metadata: Mapping[str, JsonValue], session: QlabSession, title: str
+    metadata: Mapping[str, JsonValue], profile: ShowProfile, title: str
 ) -> list[dict[str, str | None]]:
     """The test's plots as base64 SVG image extras: a self-contained report embeds them as
     data URIs, so the page loads nothing from anywhere."""
     from pytest_html import extras
 
-    profile = session.profile
     lines = [Line("normal", profile.normal_mb_s), Line("crossfade", profile.crossfade_mb_s)]
     made: list[dict[str, str | None]] = []
     for plot in plots_for_test(metadata, lines, title):

@@ -6,10 +6,11 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import pytest
 
+from pytest_qlab.core.evidence import MetadataValue
 from pytest_qlab.core.progress import (
     LiveProgress,
     ProgressFactory,
@@ -17,7 +18,8 @@ from pytest_qlab.core.progress import (
     default_interval_s,
     silent_progress,
 )
-from pytest_qlab.core.session import MetadataValue, QlabSession
+from pytest_qlab.core.rows import Reportable
+from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.verdict import Rating, Requirement
 from pytest_qlab.drive import probe_drive
 from pytest_qlab.drive.advisories import Advisory, collect_advisories
@@ -25,6 +27,7 @@ from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
 from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
 from pytest_qlab.modes.show_pattern import ShowPatternCheck, ShowPatternPlan
 from pytest_qlab.modes.sustained import SustainedCheck, SustainedPlan
+from pytest_qlab.plugin.keys import ITEM_METADATA_KEY, ITEM_ROW_KEY, SESSION_KEY, SUITE_FLAG
 from pytest_qlab.safety.faults import explain_failure
 from pytest_qlab.safety.signals import interruption_name
 from pytest_qlab.safety.volume import (
@@ -37,20 +40,34 @@ from pytest_qlab.safety.volume import (
 )
 from pytest_qlab.thermal import DEFAULT_INTERVAL_S, ThermalMonitor
 
-SUITE_FLAG = "QLAB_SUITES"
-SESSION_KEY = pytest.StashKey[QlabSession]()
-ITEM_METADATA_KEY = pytest.StashKey[dict[str, MetadataValue]]()
 T = TypeVar("T")
 
 
-def session_of(config: pytest.Config) -> QlabSession | None:
-    return config.stash.get(SESSION_KEY, None)
+class Measure(Protocol):
+    """`qlab_measure(action)`: the action's own result, typed, or one clear failure."""
+
+    def __call__(self, action: Callable[[], T], /) -> T: ...
+
+
+class Record(Protocol):
+    """`qlab_record(result)`: a result (its figures and summary row) or plain figures."""
+
+    def __call__(self, result: Reportable | Mapping[str, MetadataValue], /) -> None: ...
+
+
+class Gate(Protocol):
+    """`qlab_gate(level, met, message)`: fail, or XFAIL above the required level."""
+
+    def __call__(self, level: Rating, met: bool, message: str, /) -> None: ...
+
+
+Requirements = Callable[[Rating], Requirement]
 
 
 @pytest.fixture(scope="session")
 def qlab_session(request: pytest.FixtureRequest) -> QlabSession:
     """The run's state; exists only in a qualification run (a conftest sets QLAB_SUITES = True)."""
-    session = session_of(request.config)
+    session = request.config.stash.get(SESSION_KEY, None)
     if session is None:
         pytest.fail(
             "pytest-qlab fixtures need a qualification run: "
@@ -70,7 +87,7 @@ def qlab_volume(request: pytest.FixtureRequest, qlab_session: QlabSession) -> Ta
 @pytest.fixture(scope="session")
 def qlab_advisories(qlab_session: QlabSession, qlab_volume: TargetVolume) -> dict[str, Advisory]:
     """Pre-show advisories for this volume by name, read once (mdutil, pmset, tmutil, SMART)."""
-    record = qlab_session.volumes[str(qlab_volume.path)]
+    record = qlab_session.volume(qlab_volume)
     drive = record.drive or probe_drive(qlab_volume.path)
     record.advisories = collect_advisories(qlab_volume.path, drive)
     return {advisory.name: advisory for advisory in record.advisories}
@@ -89,7 +106,7 @@ def qlab_scratch(
     try:
         check_free_space(qlab_volume, qlab_setup_plan.scratch_bytes)
         scratch = ScratchSpace(qlab_volume, new_run_id())
-        qlab_session.scratch_spaces.append(scratch)
+        qlab_session.add_scratch(scratch)
         scratch.create()
     except VolumeError as exc:
         pytest.fail(str(exc), pytrace=False)
@@ -119,7 +136,7 @@ def qlab_setup_check(
     qlab_volume: TargetVolume,
 ) -> SetupCheck:
     """The setup check's measurements on this volume, each taken once."""
-    record = qlab_session.volumes[str(qlab_volume.path)]
+    record = qlab_session.volume(qlab_volume)
     return SetupCheck(qlab_runner, qlab_scratch, qlab_setup_plan, qlab_session.profile, record)
 
 
@@ -146,7 +163,7 @@ def qlab_progress(request: pytest.FixtureRequest, qlab_session: QlabSession) -> 
 def qlab_thermal(qlab_session: QlabSession, qlab_volume: TargetVolume) -> Iterator[ThermalMonitor]:
     """The drive's temperature, watched by one background thread per volume while its long
     tests run; a rehearsal samples every second so its few minutes still get a series."""
-    record = qlab_session.volumes[str(qlab_volume.path)]
+    record = qlab_session.volume(qlab_volume)
     drive = record.drive or probe_drive(qlab_volume.path)
     interval_s = DEFAULT_INTERVAL_S if not qlab_session.options.rehearsal else 1.0
     with ThermalMonitor.for_drive(drive, interval_s=interval_s) as monitor:
@@ -164,7 +181,7 @@ def qlab_sustained(
 ) -> SustainedCheck:
     """Max sustained read and write on this volume; the read file is laid out (after a
     free-space check for both files) by the first test that needs it."""
-    record = qlab_session.volumes[str(qlab_volume.path)]
+    record = qlab_session.volume(qlab_volume)
     plan = SustainedPlan.for_options(qlab_session.options)
     return SustainedCheck(
         qlab_runner,
@@ -187,7 +204,7 @@ def qlab_show_pattern(
     qlab_progress: ProgressFactory,
 ) -> ShowPatternCheck:
     """The show pattern on this volume: stream files sized from the free space at its start."""
-    record = qlab_session.volumes[str(qlab_volume.path)]
+    record = qlab_session.volume(qlab_volume)
     plan = ShowPatternPlan.for_profile(
         qlab_session.profile,
         qlab_session.options.time_scale,
@@ -213,12 +230,10 @@ def qlab_phase(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def qlab_measure(
-    qlab_session: QlabSession, qlab_volume: TargetVolume
-) -> Callable[[Callable[[], T]], T]:
+def qlab_measure(qlab_session: QlabSession, qlab_volume: TargetVolume) -> Measure:
     """Run a measurement: an interruption marks the volume INTERRUPTED and stops the run; a fio
     or volume failure fails this test with fio's one clear message, not a traceback."""
-    record = qlab_session.volumes[str(qlab_volume.path)]
+    record = qlab_session.volume(qlab_volume)
 
     def measure(action: Callable[[], T]) -> T:
         try:
@@ -229,10 +244,7 @@ def qlab_measure(
             qlab_session.interrupted_by = name or interruption_name(exc)
             raise
         except (FioError, VolumeError) as exc:
-            scratch = next(
-                (s for s in qlab_session.scratch_spaces if s.volume.path == qlab_volume.path), None
-            )
-            message = explain_failure(exc, scratch)
+            message = explain_failure(exc, qlab_session.scratch_of(qlab_volume))
             record.errors.append(message)
         # Failing outside the except block: pytest would print the caught error again as the
         # failure's context, a traceback-like chain where one sentence is wanted.
@@ -242,14 +254,24 @@ def qlab_measure(
 
 
 @pytest.fixture
-def qlab_record(request: pytest.FixtureRequest) -> Callable[[Mapping[str, MetadataValue]], None]:
-    """Attach measured values (unit-suffixed names) to this test's JSON metadata and HTML row."""
+def qlab_record(request: pytest.FixtureRequest) -> Record:
+    """Attach a result to this test: its figures (unit-suffixed names) go to the JSON metadata
+    and the HTML row, and a result's own summary row to the report's tables. A plain mapping
+    adds figures only."""
     metadata: dict[str, MetadataValue] = request.node.stash.setdefault(ITEM_METADATA_KEY, {})
-    return metadata.update
+
+    def record(result: Reportable | Mapping[str, MetadataValue]) -> None:
+        if isinstance(result, Mapping):
+            metadata.update(result)
+            return
+        metadata.update(result.metadata())
+        request.node.stash[ITEM_ROW_KEY] = result.report_row()
+
+    return record
 
 
 @pytest.fixture
-def qlab_requirement(qlab_session: QlabSession) -> Callable[[Rating], Requirement]:
+def qlab_requirement(qlab_session: QlabSession) -> Requirements:
     def lookup(level: Rating) -> Requirement:
         return next(item for item in qlab_session.requirements if item.level is level)
 
@@ -257,7 +279,7 @@ def qlab_requirement(qlab_session: QlabSession) -> Callable[[Rating], Requiremen
 
 
 @pytest.fixture
-def qlab_gate(qlab_session: QlabSession) -> Callable[[Rating, bool, str], None]:
+def qlab_gate(qlab_session: QlabSession) -> Gate:
     """Fail when a check at or below the required level is missed; a miss above it is an
     expected failure (XFAIL), so the exit code follows --qlab-require."""
     required = qlab_session.options.require

@@ -15,6 +15,7 @@ from pydantic import JsonValue, ValidationError
 
 from pytest_qlab.core.errors import QlabError
 from pytest_qlab.report.model import SCHEMA_VERSION, QlabReport, VolumeReport, json_schema
+from pytest_qlab.report.text import verdict_line
 
 SUPPORTED_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
 RELATIVE_CHANGE = 0.05
@@ -62,18 +63,6 @@ def load(path: Path) -> SavedReport:
         raise ReportError(f"{path}: invalid 'qlab' block at {where}: {first['msg']}") from None
     exit_code = document.get("exitcode")
     return SavedReport(path, exit_code if isinstance(exit_code, int) else None, qlab)
-
-
-def verdict_line(qlab: QlabReport, volume: VolumeReport) -> str:
-    status = "READY" if volume.ready else "NOT READY"
-    parts = [f"{volume.name}: {volume.rating.label.upper()}", f"{status} for {qlab.required.label}"]
-    if volume.interrupted or qlab.interrupted:
-        parts.append("INTERRUPTED")
-    if qlab.rehearsal:
-        parts.append("REHEARSAL")
-    if volume.system_default:
-        parts.append("SYSTEM DISK")
-    return " - ".join(parts)
 
 
 def summary_lines(report: SavedReport) -> list[str]:

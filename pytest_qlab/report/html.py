@@ -5,61 +5,55 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from pytest_qlab.core.modes import MODES
 from pytest_qlab.core.profiles import CODEC_NAMES, RASTER_NAMES
-from pytest_qlab.core.session import QlabSession, VolumeRecord
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell
-from pytest_qlab.report.model import volume_matrix
-from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, target_line, verdict_line
+from pytest_qlab.report.model import ProfileReport, QlabReport, VolumeReport
+from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, verdict_line, volume_line
 
 _COLOURS = {True: "#1b7837", False: "#b2182b"}  # green / red, distinguishable in greyscale too
 
 
-def report_title(session: QlabSession) -> str:
-    verdicts = "; ".join(verdict_line(session, record) for record in session.volumes.values())
+def report_title(report: QlabReport) -> str:
+    verdicts = "; ".join(verdict_line(report, volume) for volume in report.volumes)
     return f"pytest-qlab: {verdicts}"
 
 
-MODE_TITLES = {
-    "setup_check": "Setup check",
-    "show_pattern": "Show pattern",
-    "sustained": "Max sustained",
-    "other": "Other tests",
-}
+MODE_TITLES = {mode.name: mode.title for mode in MODES} | {"other": "Other tests"}
 _OUTCOME_COLOURS = {"passed": "#1b7837", "failed": "#b2182b", "error": "#b2182b"}
 
 
-def verdict_banner(session: QlabSession, tests: Sequence[TestEntry] = ()) -> list[str]:
+def verdict_banner(report: QlabReport) -> list[str]:
+    """The decided verdict per volume, then the profile, the summary tables and the matrices."""
     blocks: list[str] = []
-    if session.options.rehearsal:
-        blocks.append(_notice(rehearsal_notice(session.options.time_scale), "#8c510a"))
-    if session.interrupted_by:
+    if report.rehearsal:
+        blocks.append(_notice(rehearsal_notice(report.time_scale), "#8c510a"))
+    if report.interrupted_by:
         blocks.append(
-            _notice(f"INTERRUPTED by {session.interrupted_by}: results are partial.", "#b2182b")
+            _notice(f"INTERRUPTED by {report.interrupted_by}: results are partial.", "#b2182b")
         )
-    for record in session.volumes.values():
-        if record.target.is_system_default:
-            blocks.append(_notice(system_disk_warning(record.target), "#b2182b"))
-        decision = session.decision(record)
-        ready = session.ready(record)
-        reasons = "".join(f"<li>{escape(reason)}</li>" for reason in decision.reasons)
+    for volume in report.volumes:
+        if volume.system_default:
+            blocks.append(_notice(system_disk_warning(volume.path), "#b2182b"))
+        colour = _COLOURS[volume.ready]
+        reasons = "".join(f"<li>{escape(reason)}</li>" for reason in volume.rating_reasons)
         blocks.append(
-            f'<div class="qlab-verdict" style="border:3px solid {_COLOURS[ready]};'
+            f'<div class="qlab-verdict" style="border:3px solid {colour};'
             'padding:12px;margin:8px 0;">'
-            f'<h2 style="margin:0;color:{_COLOURS[ready]}">'
-            f"{escape(verdict_line(session, record))}</h2>"
-            f"<p>{escape(target_line(record.target))}</p>"
-            + _drive_paragraph(record)
+            f'<h2 style="margin:0;color:{colour}">'
+            f"{escape(verdict_line(report, volume))}</h2>"
+            f"<p>{escape(volume_line(volume))}</p>"
+            + _drive_paragraph(volume)
             + f"<ul>{reasons}</ul>"
-            + _capacity_paragraph(record.capacity_summary)
-            + _advisory_list(record)
+            + _capacity_paragraph(volume.max_streams)
+            + _advisory_list(volume)
             + "</div>"
         )
-    blocks.append(profile_block(session))
-    blocks += summary_tables(tests, several_volumes=len(session.volumes) > 1)
-    for record in session.volumes.values():
-        cells = volume_matrix(session.profile.headroom, record)
-        blocks.append(matrix_table(cells, f"Will it work? {record.target.name}"))
+    blocks.append(profile_block(report.profile))
+    blocks += summary_tables(report.tests, several_volumes=len(report.volumes) > 1)
+    for volume in report.volumes:
+        blocks.append(matrix_table(volume.matrix, f"Will it work? {volume.name}"))
     return blocks
 
 
@@ -91,15 +85,14 @@ def summary_tables(tests: Sequence[TestEntry], *, several_volumes: bool) -> list
     return tables
 
 
-def profile_block(session: QlabSession) -> str:
+def profile_block(profile: ProfileReport) -> str:
     """How each required figure was derived, so production can check it against the show."""
-    profile = session.profile
-    lines = "".join(f"<li>{escape(line)}</li>" for line in profile.derivation_lines())
+    lines = "".join(f"<li>{escape(line)}</li>" for line in profile.derivation)
     return (
         f'<div class="qlab-profile"><h3>Show profile: {escape(profile.name)}</h3>'
         f"<p>player buffer {profile.player_buffer_frames} frames, headroom "
-        f"{profile.headroom:g}, crossfade {profile.crossfade.duration_s:g} s every "
-        f"{profile.crossfade.every_s:g} s</p><ul>{lines}</ul></div>"
+        f"{profile.headroom:g}, crossfade {profile.crossfade_duration_s:g} s every "
+        f"{profile.crossfade_every_s:g} s</p><ul>{lines}</ul></div>"
     )
 
 
@@ -134,18 +127,18 @@ def matrix_table(cells: list[MatrixCell], title: str) -> str:
     )
 
 
-def _drive_paragraph(record: VolumeRecord) -> str:
-    if record.drive is None:
+def _drive_paragraph(volume: VolumeReport) -> str:
+    if volume.drive is None:
         return ""
-    return f'<p class="qlab-drive">Drive: {escape(record.drive.summary())}</p>'
+    return f'<p class="qlab-drive">Drive: {escape(volume.drive.summary())}</p>'
 
 
-def _advisory_list(record: VolumeRecord) -> str:
+def _advisory_list(volume: VolumeReport) -> str:
     """Warnings the technician should act on before the show (failures are among the
     verdict's reasons)."""
     items = "".join(
         f"<li><b>WARN</b> {escape(advisory.title)}: {escape(advisory.message)}</li>"
-        for advisory in record.advisories
+        for advisory in volume.advisories
         if advisory.severity == "warn"
     )
     return (

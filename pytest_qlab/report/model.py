@@ -7,17 +7,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pytest_qlab.core.evidence import MetadataValue, VolumeRecord
 from pytest_qlab.core.profiles import ShowProfile
-from pytest_qlab.core.session import MetadataValue, QlabSession, VolumeRecord
+from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
-1.1 added `tests` (per-test summary rows and down-sampled series)."""
+1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`."""
 
 
 class RequirementReport(BaseModel):
@@ -64,6 +65,8 @@ class VolumeReport(BaseModel):
     """What the start of the run cleaned up: a stale lock taken over, folders left by a killed
     run (with the space reclaimed), folders without our marker left alone."""
     reclaimed_bytes: int = 0
+    layout: str | None = None
+    """How long laying out the setup check's test files took, e.g. "layout: 2.1 GB ... "."""
 
 
 class QlabReport(BaseModel):
@@ -82,8 +85,13 @@ class QlabReport(BaseModel):
     tests: list[TestEntry] = Field(default_factory=list)
     """Every qualification test in run order: outcome, measured vs required, series."""
 
+    @property
+    def all_ready(self) -> bool:
+        return all(volume.ready for volume in self.volumes)
+
 
 def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
+    """The volume's verdict, decided here once; every renderer reads it from this model."""
     decision = session.decision(record)
     target = record.target
     return VolumeReport(
@@ -93,24 +101,24 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         mount_point=str(target.mount_point),
         system_default=target.is_system_default,
         rating=decision.rating,
-        ready=session.ready(record),
+        ready=session.ready(record, decision),
         interrupted=record.interrupted,
         rating_reasons=list(decision.reasons),
-        measurements=dict(record.measurements),
+        measurements=record.measurements(),
         max_streams=record.capacity_summary,
         matrix=volume_matrix(session.profile.headroom, record),
         drive=record.drive,
         advisories=list(record.advisories),
         cleanup=record.leftovers.lines() if record.leftovers else [],
         reclaimed_bytes=record.leftovers.reclaimed_bytes if record.leftovers else 0,
+        layout=record.layout_summary(),
     )
 
 
 def volume_matrix(headroom: float, record: VolumeRecord) -> list[MatrixCell]:
-    read_mb_s = record.evidence().read_mb_s
-    if read_mb_s is None:
+    if record.sequential_read is None:
         return []
-    return will_it_work(read_mb_s, headroom, record.verified_streams)
+    return will_it_work(record.sequential_read.mb_s, headroom, record.verified_streams)
 
 
 def profile_report(profile: ShowProfile) -> ProfileReport:
@@ -139,6 +147,8 @@ def json_schema() -> dict[str, Any]:
 
 
 def build_report(session: QlabSession, tests: Sequence[TestEntry] = ()) -> QlabReport:
+    """Decide every volume's verdict once, at the end of the run, into the one model the
+    terminal, the HTML and the JSON report render."""
     return QlabReport(
         rehearsal=session.options.rehearsal,
         time_scale=session.options.time_scale,

@@ -11,7 +11,7 @@ from pydantic import JsonValue
 
 from pytest_qlab.measure.frames import Completion, FrameStats
 from pytest_qlab.measure.replay import LATENCY_HISTOGRAM_BINS, _latency_histogram
-from pytest_qlab.report.entries import MAX_SERIES_POINTS, compact, measured_and_required, thin
+from pytest_qlab.report.entries import MAX_SERIES_POINTS, compact, thin
 from pytest_qlab.report.plots import OKABE_ITO, Line, plots_for_test
 
 REQUIREMENTS = [Line("normal", 656.0), Line("crossfade", 800.0)]
@@ -119,23 +119,3 @@ def test_latency_histogram_is_small_and_counts_every_frame() -> None:
     assert isinstance(low, float)
     assert isinstance(high, float)
     assert low <= 400.2 <= high
-
-
-def test_summary_row_names_the_figure_and_its_requirement() -> None:
-    assert measured_and_required(REPLAY) == (
-        "650.0 MB/s, 3 dropped frames",
-        "656.0 MB/s, no dropped frame",
-    )
-    read = {"read_mb_s": 1017.3, "required_mb_s": 656.0}
-    assert measured_and_required(read) == ("read 1017.3 MB/s", "656.0 MB/s")
-    sustained: dict[str, JsonValue] = {
-        "read_mb_s": 1402.1,
-        "configuration": "4 MiB x QD32",
-        "lowest_window_mb_s": 1320.0,
-        "required_mb_s": 656.0,
-    }
-    assert measured_and_required(sustained) == (
-        "read 1402.1 MB/s with 4 MiB x QD32, lowest window 1320.0 MB/s",
-        "656.0 MB/s",
-    )
-    assert measured_and_required({}) == ("", "")

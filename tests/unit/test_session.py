@@ -1,4 +1,5 @@
-"""The run's verdict per volume: measurements rate it, a pre-show failure caps it."""
+"""The run's verdict per volume, decided once into the report model: measurements rate it, a
+pre-show failure or a failed measurement caps it, an interruption never qualifies."""
 
 from __future__ import annotations
 
@@ -6,40 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qlab.core.options import QlabOptions
-from pytest_qlab.core.profiles import DEFAULT_PROFILE
-from pytest_qlab.core.session import QlabSession, VolumeRecord
-from pytest_qlab.core.verdict import Rating
+from pytest_qlab.core.evidence import VolumeRecord
+from pytest_qlab.core.session import QlabSession
+from pytest_qlab.core.verdict import Rating, RequirementKey
 from pytest_qlab.drive.advisories import Advisory
-from pytest_qlab.fio.runner import FioBinary
-from pytest_qlab.safety.volume import TargetVolume
+from pytest_qlab.report.model import build_report
+from tests.helpers.evidence import capacity, replay_result, sequential, session_on
 
 
 @pytest.fixture
 def session(tmp_path: Path) -> QlabSession:
-    options = QlabOptions(
-        volumes=(str(tmp_path),),
-        profile="default",
-        fio=None,
-        time_scale=1.0,
-        require=Rating.ACCEPTABLE,
-        report_dir=tmp_path,
-        keep_files=False,
-    )
-    target = TargetVolume(tmp_path, str(tmp_path), Path("/"), is_system_default=False)
-    fio = FioBinary(Path("/usr/bin/fio"), (3, 33), "fio-3.33")
-    return QlabSession(options=options, targets=(target,), fio=fio, profile=DEFAULT_PROFILE)
+    return session_on(tmp_path)
 
 
 def _acceptable_measurements(record: VolumeRecord) -> None:
-    record.measurements.update(
-        {
-            "read_mb_s": 900.0,
-            "normal_playback_dropped_frames": 0,
-            "max_streams": 4,
-            "max_streams_needed": 1,
-        }
-    )
+    record.sequential_read = sequential("read", 900.0)
+    record.replays[RequirementKey.NORMAL_PLAYBACK] = replay_result(late_frames=0)
+    record.capacity = capacity(max_streams=4, needed_streams=1)
 
 
 def _advisory(severity: str) -> Advisory:
@@ -53,8 +37,10 @@ def test_measurements_alone_decide_when_no_advisory_failed(session: QlabSession)
     _acceptable_measurements(record)
     record.advisories = [_advisory("ok"), _advisory("warn"), _advisory("skip")]
 
-    assert session.decision(record).rating is Rating.ACCEPTABLE
-    assert session.ready(record)
+    (volume,) = build_report(session).volumes
+
+    assert volume.rating is Rating.ACCEPTABLE
+    assert volume.ready
 
 
 def test_a_failed_advisory_caps_the_rating_and_says_why(session: QlabSession) -> None:
@@ -62,12 +48,13 @@ def test_a_failed_advisory_caps_the_rating_and_says_why(session: QlabSession) ->
     _acceptable_measurements(record)
     record.advisories = [_advisory("fail")]
 
-    decision = session.decision(record)
+    report = build_report(session)
 
-    assert decision.rating is Rating.INSUFFICIENT
-    assert decision.reasons[-1] == "SMART health: checked"
-    assert not session.ready(record)
-    assert not session.all_ready
+    (volume,) = report.volumes
+    assert volume.rating is Rating.INSUFFICIENT
+    assert volume.rating_reasons[-1] == "SMART health: checked"
+    assert not volume.ready
+    assert not report.all_ready
 
 
 def test_a_failed_measurement_caps_the_rating_and_says_why(session: QlabSession) -> None:
@@ -75,10 +62,50 @@ def test_a_failed_measurement_caps_the_rating_and_says_why(session: QlabSession)
     _acceptable_measurements(record)
     record.errors.append("fio was killed by SIGKILL before it finished")
 
-    decision = session.decision(record)
+    (volume,) = build_report(session).volumes
 
-    assert decision.rating is Rating.INSUFFICIENT
-    assert decision.reasons[-1] == (
+    assert volume.rating is Rating.INSUFFICIENT
+    assert volume.rating_reasons[-1] == (
         "a measurement failed: fio was killed by SIGKILL before it finished"
     )
-    assert not session.ready(record)
+    assert not volume.ready
+
+
+def test_an_interrupted_run_is_rated_but_never_ready(session: QlabSession) -> None:
+    (record,) = session.volumes.values()
+    _acceptable_measurements(record)
+    session.interrupted_by = "SIGINT"
+
+    report = build_report(session)
+
+    (volume,) = report.volumes
+    assert volume.rating is Rating.ACCEPTABLE, "what was measured still rates"
+    assert not volume.ready
+    assert report.interrupted_by == "SIGINT"
+
+
+def test_the_json_measurements_are_derived_from_the_typed_results(session: QlabSession) -> None:
+    (record,) = session.volumes.values()
+    _acceptable_measurements(record)
+    record.sequential_write = sequential("write", 321.5)
+
+    (volume,) = build_report(session).volumes
+
+    assert volume.measurements["read_mb_s"] == 900.0
+    assert volume.measurements["write_mb_s"] == 321.5
+    assert volume.measurements["normal_playback_dropped_frames"] == 0
+    assert volume.measurements["max_streams"] == 4
+    assert volume.measurements["max_streams_needed"] == 1
+    assert "crossfade_peak_dropped_frames" not in volume.measurements, "not measured"
+
+
+def test_the_verdict_is_decided_once_and_renderers_read_the_model(session: QlabSession) -> None:
+    """Changing the evidence after the decision does not change the decided report."""
+    (record,) = session.volumes.values()
+    _acceptable_measurements(record)
+    report = build_report(session)
+
+    record.sequential_read = sequential("read", 10.0)
+
+    assert report.volumes[0].rating is Rating.ACCEPTABLE
+    assert build_report(session).volumes[0].rating is Rating.INSUFFICIENT

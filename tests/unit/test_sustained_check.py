@@ -8,19 +8,19 @@ import pytest
 
 from pytest_qlab.drive.model import DriveInfo
 from pytest_qlab.measure.sustained import SustainedResult
+from pytest_qlab.measure.sustained_outcome import (
+    SustainedOutcome,
+    counter_increases,
+    drive_counters,
+    temperature_near,
+)
 from pytest_qlab.measure.throttle import (
     ThrottleSettings,
     ThroughputWindow,
     detect_throttling,
     thin_windows,
 )
-from pytest_qlab.modes.sustained import (
-    SustainedOutcome,
-    SustainedPlan,
-    counter_increases,
-    drive_counters,
-    temperature_near,
-)
+from pytest_qlab.modes.sustained import SustainedPlan
 from pytest_qlab.thermal import ThermalReport, ThermalSample, ThermalSummary
 
 MB = 1_000_000

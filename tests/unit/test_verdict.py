@@ -3,9 +3,16 @@ from __future__ import annotations
 import pytest
 
 from pytest_qlab.core.profiles import DEFAULT_PROFILE
-from pytest_qlab.core.verdict import BandwidthCheck, Evidence, Rating, Requirement, rate
+from pytest_qlab.core.verdict import (
+    BandwidthCheck,
+    Evidence,
+    Rating,
+    Requirement,
+    RequirementKey,
+    rate,
+)
 
-CLEAN_REPLAYS = {"normal_playback": 0, "crossfade_peak": 0}
+CLEAN_REPLAYS = {RequirementKey.NORMAL_PLAYBACK: 0, RequirementKey.CROSSFADE_PEAK: 0}
 
 
 def _default_requirements() -> tuple[Requirement, Requirement]:
@@ -20,12 +27,12 @@ def _clean(read_mb_s: float | None) -> Evidence:
 def test_default_requirements() -> None:
     normal, peak = _default_requirements()
 
-    assert normal.key == "normal_playback"
+    assert normal.key is RequirementKey.NORMAL_PLAYBACK
     assert normal.required_mb_s == 656
     assert normal.level is Rating.ACCEPTABLE
     assert "1 x 440.0 + 3 x 72.0 MB/s" in normal.derivation
     assert "656.0 MB/s" in normal.derivation
-    assert peak.key == "crossfade_peak"
+    assert peak.key is RequirementKey.CROSSFADE_PEAK
     assert peak.required_mb_s == 2100
     assert peak.level is Rating.EXCELLENT
     assert "2100.0 MB/s" in peak.derivation

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from pytest_qlab.core.profiles import DEFAULT_PROFILE
-from pytest_qlab.core.verdict import Evidence, Rating, rate
+from pytest_qlab.core.verdict import Evidence, Rating, RequirementKey, rate
 
 REQUIREMENTS = DEFAULT_PROFILE.requirements()
 
@@ -21,7 +21,10 @@ def _rate(
 ) -> tuple[Rating, tuple[str, ...]]:
     evidence = Evidence(
         read_mb_s=read_mb_s,
-        dropped_frames={"normal_playback": normal, "crossfade_peak": crossfade},
+        dropped_frames={
+            RequirementKey.NORMAL_PLAYBACK: normal,
+            RequirementKey.CROSSFADE_PEAK: crossfade,
+        },
         max_streams=max_streams,
         max_streams_needed=needed,
     )
@@ -130,7 +133,10 @@ def test_every_reason_for_a_missed_read_states_measured_required_and_shortfall()
 
 
 def _clean(**changes: object) -> Evidence:
-    base = Evidence(read_mb_s=5000.0, dropped_frames={"normal_playback": 0, "crossfade_peak": 0})
+    base = Evidence(
+        read_mb_s=5000.0,
+        dropped_frames={RequirementKey.NORMAL_PLAYBACK: 0, RequirementKey.CROSSFADE_PEAK: 0},
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -138,10 +144,10 @@ def test_a_long_run_finding_breaks_the_requirement_it_names() -> None:
     normal = "show pattern, act-2: 4 frames dropped in normal playback"
     crossfade = "show pattern, finale: 2 frames dropped during crossfades"
 
-    assert rate(_clean(findings={"crossfade_peak": (crossfade,)}), REQUIREMENTS).rating is (
-        Rating.ACCEPTABLE
-    )
-    decision = rate(_clean(findings={"normal_playback": (normal,)}), REQUIREMENTS)
+    assert rate(
+        _clean(findings={RequirementKey.CROSSFADE_PEAK: (crossfade,)}), REQUIREMENTS
+    ).rating is (Rating.ACCEPTABLE)
+    decision = rate(_clean(findings={RequirementKey.NORMAL_PLAYBACK: (normal,)}), REQUIREMENTS)
     assert decision.rating is Rating.INSUFFICIENT
     assert normal in decision.reasons
 

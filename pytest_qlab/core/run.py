@@ -1,0 +1,67 @@
+"""Opening a qualification run: from validated options to the targets, fio, the show profile,
+each drive's identity and the locks that keep other runs out. Everything acquired is held by the
+run's one ExitStack, so closing the run releases it on every exit path, and a failure part-way
+releases what was already taken."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+from pytest_qlab.core.options import QlabOptions
+from pytest_qlab.core.profiles import load_profile
+from pytest_qlab.core.session import QlabSession
+from pytest_qlab.drive import DriveInfo, probe_drive
+from pytest_qlab.fio import locate_fio
+from pytest_qlab.modes.setup_check import SetupCheckPlan
+from pytest_qlab.safety.claim import VolumeClaim, claim_volume
+from pytest_qlab.safety.drive_lock import drive_key, lock_drives
+from pytest_qlab.safety.volume import TargetVolume, VolumeError, resolve_target, unique_names
+
+
+def resolve_targets(volumes: Sequence[str]) -> tuple[TargetVolume, ...]:
+    """The volumes to qualify, each named once; none given means the system's temp folder."""
+    if not volumes:
+        return (resolve_target(tempfile.gettempdir(), is_system_default=True),)
+    targets = tuple(resolve_target(raw) for raw in volumes)
+    seen: set[Path] = set()
+    for target in targets:
+        if target.path in seen:
+            raise VolumeError(f"volume {target.path} was given twice; give each volume once")
+        seen.add(target.path)
+    return unique_names(targets)
+
+
+def open_run(options: QlabOptions) -> QlabSession:
+    """Raises a QlabError subclass (VolumeError, FioError, ProfileError) that says what to do,
+    holding nothing by then. The caller closes the run (`QlabSession.close`)."""
+    targets = resolve_targets(options.volumes)
+    fio = locate_fio(options.fio)
+    profile = load_profile(options.profile)
+    plan = SetupCheckPlan.for_profile(profile, options.time_scale)
+    drives = {target.path: probe_drive(target.path) for target in targets}
+    with ExitStack() as resources:
+        claims: dict[Path, VolumeClaim] = {}
+        for target in targets:  # one run per volume: held until the run closes
+            claims[target.path] = claim_volume(target, plan.scratch_bytes)
+            resources.callback(claims[target.path].release)
+        for lock in lock_drives(_drive_keys(drives)):  # and one per drive, whichever folder
+            resources.callback(lock.release)
+        session = QlabSession(
+            options=options,
+            targets=targets,
+            fio=fio,
+            profile=profile,
+            resources=resources.pop_all(),
+        )
+    for target in targets:
+        record = session.volume(target)
+        record.leftovers = claims[target.path].cleanup
+        record.drive = drives[target.path]
+    return session
+
+
+def _drive_keys(drives: dict[Path, DriveInfo]) -> list[tuple[Path, str]]:
+    return [(path, drive_key(drive.whole_disk, path)) for path, drive in drives.items()]
