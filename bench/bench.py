@@ -6,8 +6,9 @@
 Each comparison interleaves the two sides in ABBA order (A B, B A, B A, A B, ...) so drift of
 the machine and any advantage of running second cancel, and is judged on the paired ratios,
 next to an A/A control (raw fio against itself) that shows how finely this machine can resolve
-a ratio at all. Writes bench/results/<date>-<host>.json and .md. Everything is written in a
-scratch folder on the volume (removed at the end) and in a temp folder for fio's control files.
+a ratio at all. Writes bench/results/<date>-<host>.json and .md. The bench opens a run on the
+volume as the plugin does (one run per volume and per drive) and writes only in that run's
+scratch folder, removed at the end, and in a temp folder for fio's control files.
 """
 
 from __future__ import annotations
@@ -33,9 +34,14 @@ from typing import Any, Literal
 
 import psutil  # type: ignore[import-untyped]
 
+from pytest_qlab.core.errors import QlabError
+from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.profiles import DEFAULT_PROFILE
+from pytest_qlab.core.run import open_run
+from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MB, BYTES_PER_MIB
-from pytest_qlab.fio import FioBinary, FioRunner, locate_fio
+from pytest_qlab.core.verdict import Rating
+from pytest_qlab.fio import FioBinary, FioRunner
 from pytest_qlab.fio.jobs import platform_engine
 from pytest_qlab.measure.bandwidth import (
     SEQUENTIAL_BLOCK_BYTES,
@@ -48,6 +54,7 @@ from pytest_qlab.measure.probe import ReadConfig, probe_read_config
 from pytest_qlab.measure.replay import expand, replay
 from pytest_qlab.measure.sustained import measure_sustained
 from pytest_qlab.modes.sustained import SustainedPlan
+from pytest_qlab.safety.volume import ScratchSpace, new_run_id
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {
@@ -65,20 +72,34 @@ ANALYSIS_FPS = 29.97
 
 @dataclass
 class Bench:
-    volume: Path
-    fio: FioBinary
+    """The bench's own qualification run, opened as the plugin opens one (the volume and its
+    drive locked, leftovers cleaned, fio located), with a scratch folder inside the run's."""
+
+    run: QlabSession
     quick: bool
+    volume: Path = field(init=False)
+    fio: FioBinary = field(init=False)
     scratch: Path = field(init=False)
     runner: FioRunner = field(init=False)
     results: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.scratch = self.volume / f".pytest-qlab-bench-{os.getpid()}"
-        self.scratch.mkdir()
+        target = self.run.targets[0]
+        self.volume = target.path
+        self.fio = self.run.fio
+        space = ScratchSpace(target, new_run_id())
+        self.run.add_scratch(space)
+        space.create()
+        self.scratch = space.run_dir
         self.runner = FioRunner(self.fio, Path(tempfile.mkdtemp(prefix="pytest-qlab-bench-")))
 
+    def hand_over(self) -> None:
+        """Close the bench's run before starting pytest-qlab itself on the volume: the product
+        opens its own run there, and would be refused while the bench holds the drive."""
+        self.run.close()
+
     def close(self) -> None:
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.run.close()
         shutil.rmtree(self.runner.work_dir, ignore_errors=True)
 
     @property
@@ -372,7 +393,7 @@ def bench_overhead(bench: Bench) -> dict[str, Any]:
             "-m",
             "show_pattern",
             "--volume",
-            str(bench.scratch),
+            str(bench.volume),
             "--qlab-time-scale",
             f"{scale:.6f}",
             "--qlab-report-dir",
@@ -489,7 +510,7 @@ def bench_time_to_verdict(bench: Bench) -> dict[str, Any]:
         "pytest",
         str(REPO / "suites"),
         "--volume",
-        str(bench.scratch),
+        str(bench.volume),
         "--qlab-time-scale",
         f"{scale:g}",
         "--qlab-report-dir",
@@ -643,14 +664,16 @@ def markdown(results: dict[str, Any]) -> str:
 class Step:
     name: str
     run: Callable[[], dict[str, Any]]
+    starts_the_product: bool = False
+    """Runs pytest-qlab itself on the volume, which opens a run of its own."""
 
 
 def steps(bench: Bench, work: Path) -> Iterator[Step]:
     yield Step("fidelity", lambda: bench_fidelity(bench))
     yield Step("ceiling", lambda: bench_ceiling(bench))
     yield Step("analysis", lambda: bench_analysis(work))
-    yield Step("overhead", lambda: bench_overhead(bench))
-    yield Step("time_to_verdict", lambda: bench_time_to_verdict(bench))
+    yield Step("overhead", lambda: bench_overhead(bench), starts_the_product=True)
+    yield Step("time_to_verdict", lambda: bench_time_to_verdict(bench), starts_the_product=True)
 
 
 # --- a steady device on a noisy disk (Linux, root, cgroup v1 blkio) ---------------------------
@@ -712,6 +735,19 @@ def _rule(group: Path, name: str, rule: str) -> None:
     (group / f"blkio.throttle.{name}").write_text(rule, encoding="ascii")
 
 
+def bench_options(volume: Path) -> QlabOptions:
+    """A full-scale run on the one volume, as `pytest suites/ --volume VOLUME` would open it."""
+    return QlabOptions(
+        volumes=(str(volume),),
+        profile="default",
+        fio=None,
+        time_scale=1.0,
+        require=Rating.ACCEPTABLE,
+        report_dir=REPO / "reports",
+        keep_files=False,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--volume", type=Path, default=Path(tempfile.gettempdir()))
@@ -729,7 +765,12 @@ def main() -> int:
     if args.analyse:
         analyse_logs(args.analyse)
         return 0
-    bench = Bench(args.volume.resolve(), locate_fio(), args.quick)
+    try:
+        run = open_run(bench_options(args.volume))
+    except QlabError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    bench = Bench(run, args.quick)
     results: dict[str, Any] = {
         "machine": f"{platform.node()} {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} cores, {round(psutil.virtual_memory().total / 2**30)} GiB",
@@ -748,6 +789,8 @@ def main() -> int:
                 if args.only and step.name not in args.only:
                     continue
                 print(f"bench: {step.name} ...", flush=True)
+                if step.starts_the_product:
+                    bench.hand_over()
                 results[step.name] = step.run()
     finally:
         bench.close()
