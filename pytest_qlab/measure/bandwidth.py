@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from pytest_qlab.core.rows import ReportRow, mb_s_text
 from pytest_qlab.core.scale import FILE_BLOCK_BYTES
@@ -82,8 +82,11 @@ def early_stop_message(what: str, runtime_s: float, planned_s: float, figures: s
     )
 
 
-@dataclass(frozen=True)
-class BandwidthResult:
+class BandwidthResult(BaseModel):
+    """A read or write at full speed for a planned time: what fio moved, in how long."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     direction: Literal["read", "write"]
     io_bytes: int
     runtime_s: float
@@ -91,6 +94,7 @@ class BandwidthResult:
     planned_s: float
     block_size_bytes: int
     iodepth: int
+    """Requests in flight over all jobs."""
 
     @property
     def mb_s(self) -> float:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import JsonValue
 
 from pytest_qlab.core.rows import ReportRow, mb_s_text
 from pytest_qlab.core.units import BYTES_PER_MB
@@ -13,7 +13,7 @@ from pytest_qlab.fio.errors import FioInterruptedError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile, platform_engine
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRun, FioRunner
-from pytest_qlab.measure.bandwidth import early_stop_message, ran_full_time
+from pytest_qlab.measure.bandwidth import BandwidthResult, early_stop_message
 from pytest_qlab.measure.probe import REFERENCE, ReadConfig, read_jobs
 from pytest_qlab.measure.throttle import (
     ThrottleAnalysis,
@@ -171,19 +171,10 @@ class WindowBuilder:
         )
 
 
-class SustainedResult(BaseModel):
-    """One sustained read or write: totals, windows and the throttling verdict."""
+class SustainedResult(BandwidthResult):
+    """One sustained read or write: the totals of any bandwidth run, its windows and the
+    throttling verdict."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    direction: Direction
-    io_bytes: int
-    runtime_s: float
-    """fio's own runtime for the job, the denominator of the overall rate."""
-    planned_s: float
-    block_size_bytes: int
-    iodepth: int
-    """Requests in flight over all jobs."""
     jobs: int = 1
     window_s: float
     status_interval_s: int
@@ -192,17 +183,9 @@ class SustainedResult(BaseModel):
     interrupted: bool = False
 
     @property
-    def mb_s(self) -> float:
-        return self.io_bytes / self.runtime_s / BYTES_PER_MB if self.runtime_s > 0 else 0.0
-
-    @property
     def lowest_window(self) -> ThroughputWindow | None:
         """The slowest window after the warm-up: what the show would have had at worst."""
         return lowest_window(self.windows, self.throttle.settings.warmup_s)
-
-    @property
-    def ran_full_time(self) -> bool:
-        return ran_full_time(self.runtime_s, self.planned_s)
 
     def early_stop_message(self) -> str:
         return early_stop_message(
@@ -218,15 +201,9 @@ class SustainedResult(BaseModel):
         return ReportRow(measured, "reported only")
 
     def metadata(self) -> dict[str, JsonValue]:
-        prefix = self.direction
         lowest = self.lowest_window
         return {
-            f"{prefix}_mb_s": round(self.mb_s, 3),
-            f"{prefix}_bytes": self.io_bytes,
-            f"{prefix}_duration_s": round(self.runtime_s, 3),
-            "planned_duration_s": round(self.planned_s, 3),
-            "block_size_bytes": self.block_size_bytes,
-            "iodepth": self.iodepth,
+            **super().metadata(),
             "jobs": self.jobs,
             "configuration": ReadConfig(self.block_size_bytes, self.iodepth).label(),
             "window_s": self.window_s,
