@@ -37,7 +37,7 @@ from pytest_qlab.fio.errors import (
     FioNotFoundError,
 )
 from pytest_qlab.fio.jobs import FioJobFile
-from pytest_qlab.fio.results import FioResult
+from pytest_qlab.fio.results import FioResult, FioRun
 from pytest_qlab.fio.stream import DocumentTail, split_documents
 from pytest_qlab.safety.signals import interruption_name
 
@@ -139,20 +139,6 @@ def locate_fio(
         )
         raise FioNotFoundError(f"fio from {source} does not exist: {path}; {remedy}")
     return probe_binary(path.resolve(), source)
-
-
-@dataclass(frozen=True)
-class FioRun:
-    """The outcome of one fio invocation."""
-
-    result: FioResult
-    """The last document fio wrote: the final report (or what it had when stopped)."""
-    snapshots: tuple[FioResult, ...]
-    """Status documents written before the final one (--status-interval), oldest first."""
-    diagnostics: tuple[str, ...]
-    exit_code: int
-    wall_s: float
-    output_file: Path
 
 
 StatusCallback = Callable[[FioResult], None]
