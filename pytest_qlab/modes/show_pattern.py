@@ -112,13 +112,6 @@ class PhasePlan:
             )
         return text
 
-    def stream_rates(self) -> list[int]:
-        """Bytes/s of the stream reading each file, in file order."""
-        continuous = [s.rate_bytes_s for s in self.streams for _ in range(s.count)]
-        if not self.crossfade_starts_s:
-            return continuous
-        return continuous + [s.rate_bytes_s for s in self.crossfade_streams for _ in range(s.count)]
-
 
 def plan_phase(profile: ShowProfile, phase: PhaseSpec, time_scale: float) -> PhasePlan:
     duration_s = scaled_seconds(phase.duration_s, time_scale)
