@@ -8,7 +8,6 @@ and the mountinfo file are parameters, so tests can build a fake tree.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pytest_qlab.drive import commands
 from pytest_qlab.drive.commands import Runner
 from pytest_qlab.drive.model import Bus, DriveInfo
 from pytest_qlab.drive.smartctl import plausible_temperature, read_smartctl
+from pytest_qlab.drive.values import clean_text
 
 SYS_ROOT = Path("/sys")
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -212,17 +212,17 @@ def _lsblk_device(item: dict[str, Any]) -> LsblkDevice:
     children = item.get("children")
     return LsblkDevice(
         name=str(item.get("name", "")),
-        kname=_clean(item.get("kname")),
-        tran=_clean(item.get("tran")),
-        model=_clean(item.get("model")),
-        serial=_clean(item.get("serial")),
-        rev=_clean(item.get("rev")),
+        kname=clean_text(item.get("kname")),
+        tran=clean_text(item.get("tran")),
+        model=clean_text(item.get("model")),
+        serial=clean_text(item.get("serial")),
+        rev=clean_text(item.get("rev")),
         rota=_flag(item.get("rota")),
         size_bytes=_number(item.get("size")),
-        type=_clean(item.get("type")),
-        fstype=_clean(item.get("fstype")),
-        mountpoint=_clean(item.get("mountpoint")),
-        label=_clean(item.get("label")),
+        type=clean_text(item.get("type")),
+        fstype=clean_text(item.get("fstype")),
+        mountpoint=clean_text(item.get("mountpoint")),
+        label=clean_text(item.get("label")),
         children=tuple(
             _lsblk_device(child)
             for child in (children if isinstance(children, list) else [])
@@ -256,7 +256,7 @@ def probe_linux(
         drive.note(f"cannot stat {path}: {exc.strerror}")
         return drive
     major, minor = device_number or (os.major(st_dev), os.minor(st_dev))
-    _space_from_statvfs(drive, resolved)
+    drive.fill_space(resolved)
 
     try:
         mounts = parse_mountinfo(mountinfo.read_text(encoding="utf-8", errors="replace"))
@@ -509,13 +509,6 @@ def _explain_unknowns(drive: DriveInfo) -> None:
         drive.note("temperature unknown: no hwmon sensor under the drive and no smartctl reading")
 
 
-def _space_from_statvfs(drive: DriveInfo, path: Path) -> None:
-    with contextlib.suppress(OSError):
-        stats = os.statvfs(path)
-        drive.free_bytes = stats.f_bavail * stats.f_frsize
-        drive.capacity_bytes = stats.f_blocks * stats.f_frsize
-
-
 def _read(path: Path) -> str | None:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -530,10 +523,6 @@ def _read_int(path: Path) -> int | None:
         return int(text) if text is not None else None
     except ValueError:
         return None
-
-
-def _clean(value: Any) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def _flag(value: Any) -> bool | None:

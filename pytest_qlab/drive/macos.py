@@ -11,7 +11,6 @@ The plain-text `diskutil info` is localized, so only `-plist` is read.
 from __future__ import annotations
 
 import json
-import os
 import plistlib
 import re
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pytest_qlab.drive import commands
 from pytest_qlab.drive.commands import Runner
 from pytest_qlab.drive.model import Bus, DriveInfo, SmartHealth
 from pytest_qlab.drive.smartctl import read_smartctl
+from pytest_qlab.drive.values import clean_text
 from pytest_qlab.safety.volume import mount_point_of
 
 DISKUTIL_TIMEOUT_S = 15.0
@@ -201,14 +201,14 @@ def parse_system_profiler(text: str) -> SystemProfile:
         for item in _dicts(controller.get("_items")):
             drives.append(
                 ProfilerDrive(
-                    bsd_name=_text(item.get("bsd_name")),
-                    model=_text(item.get("device_model")) or _text(item.get("_name")),
-                    serial=_text(item.get("device_serial")),
-                    firmware=_text(item.get("device_revision")),
+                    bsd_name=clean_text(item.get("bsd_name")),
+                    model=clean_text(item.get("device_model")) or clean_text(item.get("_name")),
+                    serial=clean_text(item.get("device_serial")),
+                    firmware=clean_text(item.get("device_revision")),
                     size_bytes=item.get("size_in_bytes")
                     if isinstance(item.get("size_in_bytes"), int)
                     else None,
-                    smart_status=_text(item.get("smart_status")),
+                    smart_status=clean_text(item.get("smart_status")),
                 )
             )
     volumes = []
@@ -217,12 +217,12 @@ def parse_system_profiler(text: str) -> SystemProfile:
         physical = physical if isinstance(physical, dict) else {}
         volumes.append(
             ProfilerVolume(
-                bsd_name=_text(item.get("bsd_name")),
-                mount_point=_text(item.get("mount_point")),
-                file_system=_text(item.get("file_system")),
-                device_name=_text(physical.get("device_name")),
-                medium_type=_text(physical.get("medium_type")),
-                protocol=_text(physical.get("protocol")),
+                bsd_name=clean_text(item.get("bsd_name")),
+                mount_point=clean_text(item.get("mount_point")),
+                file_system=clean_text(item.get("file_system")),
+                device_name=clean_text(physical.get("device_name")),
+                medium_type=clean_text(physical.get("medium_type")),
+                protocol=clean_text(physical.get("protocol")),
                 internal=_yes_no(physical.get("is_internal_disk")),
             )
         )
@@ -238,7 +238,7 @@ def probe_macos(path: Path, run: Runner = commands.run) -> DriveInfo:
     volume = _diskutil(run, str(target), drive)
     if volume is None:
         drive.mount_point = target
-        _space_from_statvfs(drive, path)
+        drive.fill_space(path)
         _explain_unknowns(drive)
         return drive
     _apply_volume(drive, volume)
@@ -253,7 +253,7 @@ def probe_macos(path: Path, run: Runner = commands.run) -> DriveInfo:
         disk = _diskutil(run, whole_id, drive) or volume
     _apply_whole_disk(drive, disk, volume, whole_id, sources)
     if drive.free_bytes is None:
-        _space_from_statvfs(drive, path)
+        drive.fill_space(path)
 
     profiled = run(
         ["system_profiler", "SPNVMeDataType", "SPStorageDataType", "-json"],
@@ -381,16 +381,6 @@ def _set_identity(
     sources[name] = source
 
 
-def _space_from_statvfs(drive: DriveInfo, path: Path) -> None:
-    try:
-        stats = os.statvfs(path)
-    except OSError:
-        return
-    drive.free_bytes = stats.f_bavail * stats.f_frsize
-    if drive.capacity_bytes is None:
-        drive.capacity_bytes = stats.f_blocks * stats.f_frsize
-
-
 def _explain_unknowns(drive: DriveInfo) -> None:
     if drive.model is None:
         drive.note("model unknown: diskutil gave no media name and no other source named it")
@@ -407,10 +397,6 @@ def _explain_unknowns(drive: DriveInfo) -> None:
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def _yes_no(value: Any) -> bool | None:

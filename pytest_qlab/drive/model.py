@@ -7,6 +7,7 @@ the serial number; production needs the one-line `summary()`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -85,6 +86,17 @@ class DriveInfo(BaseModel):
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+    def fill_space(self, path: Path) -> None:
+        """Free bytes, and the capacity where no better source gave one, from the filesystem
+        holding `path`; both stay as they were when it cannot be read."""
+        try:
+            stats = os.statvfs(path)
+        except OSError:
+            return
+        self.free_bytes = stats.f_bavail * stats.f_frsize
+        if self.capacity_bytes is None:
+            self.capacity_bytes = stats.f_blocks * stats.f_frsize
 
     @property
     def used_fraction(self) -> float | None:

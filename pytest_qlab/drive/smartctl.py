@@ -14,6 +14,7 @@ from typing import Any
 
 from pytest_qlab.drive.commands import Runner
 from pytest_qlab.drive.model import DriveInfo, SmartHealth
+from pytest_qlab.drive.values import clean_text
 
 EXIT_COMMAND_LINE = 1 << 0
 """Also set when smartctl cannot tell the device type (virtio, unknown USB bridges)."""
@@ -81,8 +82,8 @@ def _parse_json(document: dict[str, Any], returncode: int | None, device: str) -
     ]
     notes: list[str] = []
     permission_denied = any(_PERMISSION.search(message) for message in messages)
-    model = _str(document.get("model_name")) or _str(document.get("product"))
-    vendor = _str(document.get("vendor"))
+    model = clean_text(document.get("model_name")) or clean_text(document.get("product"))
+    vendor = clean_text(document.get("vendor"))
     if vendor and model and not model.startswith(vendor):
         model = f"{vendor} {model}"  # SCSI/USB bridges split the name in two
     passed = _get(document, "smart_status", "passed")
@@ -133,9 +134,10 @@ def _parse_json(document: dict[str, Any], returncode: int | None, device: str) -
     )
     return SmartctlReport(
         model=model,
-        serial=_str(document.get("serial_number")),
-        firmware=_str(document.get("firmware_version")) or _str(document.get("revision")),
-        protocol=_str(_get(document, "device", "protocol")),
+        serial=clean_text(document.get("serial_number")),
+        firmware=clean_text(document.get("firmware_version"))
+        or clean_text(document.get("revision")),
+        protocol=clean_text(_get(document, "device", "protocol")),
         rotation_rate_rpm=_int(document.get("rotation_rate")),
         capacity_bytes=_int(_get(document, "user_capacity", "bytes")),
         smart_health=health,
@@ -242,12 +244,6 @@ def _get(document: dict[str, Any], *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
-
-
-def _str(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return value.strip() or None
 
 
 def _int(value: Any) -> int | None:

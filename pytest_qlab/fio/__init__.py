@@ -10,8 +10,8 @@ from pytest_qlab.fio.errors import (
     FioNotFoundError,
 )
 from pytest_qlab.fio.jobs import FioJob, FioJobFile, platform_engine
-from pytest_qlab.fio.results import DirectionStats, FioResult, JobResult, LatencyStats
-from pytest_qlab.fio.runner import FioBinary, FioRun, FioRunner, StatusCallback, locate_fio
+from pytest_qlab.fio.results import DirectionStats, FioResult, FioRun, JobResult, LatencyStats
+from pytest_qlab.fio.runner import FioBinary, FioRunner, StatusCallback, locate_fio
 
 __all__ = [
     "DirectionStats",

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from pytest_qlab.core.errors import QlabError
 
 if TYPE_CHECKING:
-    from pytest_qlab.fio.results import FioResult
-    from pytest_qlab.fio.runner import FioRun
+    from pytest_qlab.fio.results import FioResult, FioRun
 
 
 class FioError(QlabError):

@@ -1,10 +1,13 @@
-"""pydantic models of fio's JSON output, exposing the figures in explicit units.
+"""What fio hands back: pydantic models of its JSON output, exposing the figures in explicit
+units, and FioRun, one invocation's documents with how it ended.
 
 fio's `bw` is KiB/s; everything here is derived from `bw_bytes`, `io_bytes` and `runtime` (ms).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -97,3 +100,17 @@ class FioResult(BaseModel):
     @property
     def write_bytes(self) -> int:
         return sum(job.write.io_bytes for job in self.jobs)
+
+
+@dataclass(frozen=True)
+class FioRun:
+    """The outcome of one fio invocation."""
+
+    result: FioResult
+    """The last document fio wrote: the final report (or what it had when stopped)."""
+    snapshots: tuple[FioResult, ...]
+    """Status documents written before the final one (--status-interval), oldest first."""
+    diagnostics: tuple[str, ...]
+    exit_code: int
+    wall_s: float
+    output_file: Path

@@ -5,8 +5,8 @@ break parsing. fio runs in its own session so that only we decide when it is int
 and an interruption still yields the partial results fio writes on SIGINT. On Linux fio also
 dies with us (PR_SET_PDEATHSIG), so a SIGKILLed pytest leaves no fio reading a show drive.
 
-With a status interval the runner follows fio's output file while fio runs: every document goes
-to a callback as it appears, and a watchdog kills fio when it stops moving bytes.
+Every run has a status interval, and the runner follows fio's output file while fio runs: each
+document goes to a callback as it appears, and a watchdog kills fio when it stops moving bytes.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from pytest_qlab.fio.errors import (
     FioNotFoundError,
 )
 from pytest_qlab.fio.jobs import FioJobFile
-from pytest_qlab.fio.results import FioResult
-from pytest_qlab.fio.stream import DocumentTail, split_documents
+from pytest_qlab.fio.results import FioResult, FioRun
+from pytest_qlab.fio.stream import DocumentTail
 from pytest_qlab.safety.signals import interruption_name
 
 MINIMUM_VERSION = (3, 16)
@@ -141,20 +141,6 @@ def locate_fio(
     return probe_binary(path.resolve(), source)
 
 
-@dataclass(frozen=True)
-class FioRun:
-    """The outcome of one fio invocation."""
-
-    result: FioResult
-    """The last document fio wrote: the final report (or what it had when stopped)."""
-    snapshots: tuple[FioResult, ...]
-    """Status documents written before the final one (--status-interval), oldest first."""
-    diagnostics: tuple[str, ...]
-    exit_code: int
-    wall_s: float
-    output_file: Path
-
-
 StatusCallback = Callable[[FioResult], None]
 
 
@@ -228,10 +214,10 @@ class FioRunner:
             str(self.fio.path),
             "--output-format=json",
             f"--output={output_path}",
+            f"--status-interval={status_interval_s}",
+            str(job_path),
         ]
-        if status_interval_s is not None:
-            command.append(f"--status-interval={status_interval_s}")
-        command.append(str(job_path))
+        bound_s = hang_bound_s(status_interval_s) if hang_timeout_s is None else hang_timeout_s
 
         started = time.monotonic()
         with console_path.open("w+", encoding="utf-8", errors="replace") as console:
@@ -247,28 +233,17 @@ class FioRunner:
                 )
             except OSError as exc:
                 raise FioError(f"could not start fio {self.fio.path}: {exc}") from None
-            follower = None
-            if status_interval_s is not None:
-                bound_s = (
-                    hang_bound_s(status_interval_s) if hang_timeout_s is None else hang_timeout_s
-                )
-                follower = _StatusFollower(DocumentTail(output_path), on_status, bound_s, started)
+            follower = _StatusFollower(DocumentTail(output_path), on_status, bound_s, started)
             try:
-                exit_code = process.wait() if follower is None else follower.follow(process)
+                exit_code = follower.follow(process)
                 if exit_code is None:
-                    assert follower is not None
                     console.seek(0)
                     raise follower.hang_error(process, _kill(process), console.read())
             except KeyboardInterrupt as interruption:
                 _stop(process)
                 console.seek(0)
-                if follower is None:
-                    partial = self._collect(
-                        output_path, console.read(), process.returncode, started, strict=False
-                    )
-                else:
-                    follower.drain()
-                    partial = follower.collect(console.read(), process.returncode, strict=False)
+                follower.drain()
+                partial = follower.collect(console.read(), process.returncode, strict=False)
                 raise FioInterruptedError(partial, interruption_name(interruption)) from None
             except FioHangError:
                 raise
@@ -276,47 +251,14 @@ class FioRunner:
                 _stop(process)
                 raise
             finally:
-                if follower is not None:
-                    follower.tail.close()
+                follower.tail.close()
             console.seek(0)
             console_text = console.read()
-        if follower is not None:
-            run = follower.collect(console_text, exit_code, strict=exit_code >= 0)
-        else:
-            run = self._collect(
-                output_path, console_text, exit_code, started, strict=exit_code >= 0
-            )
+        run = follower.collect(console_text, exit_code, strict=exit_code >= 0)
         if exit_code < 0:
             raise _killed_error(exit_code, run, console_text)
         assert run is not None  # strict collection raises instead of returning None
         return run
-
-    def _collect(
-        self,
-        output_path: Path,
-        console_text: str,
-        exit_code: int | None,
-        started: float,
-        *,
-        strict: bool,
-    ) -> FioRun | None:
-        text = (
-            output_path.read_text(encoding="utf-8", errors="replace")
-            if output_path.exists()
-            else ""
-        )
-        stream = split_documents(text)
-        diagnostics = stream.diagnostics + _console_lines(console_text)
-        documents = [_validate(document, diagnostics) for document in stream.documents]
-        return _assemble(
-            documents[-1] if documents else None,
-            documents[:-1],
-            diagnostics,
-            exit_code,
-            started,
-            output_path,
-            strict=strict,
-        )
 
 
 class _StatusFollower:

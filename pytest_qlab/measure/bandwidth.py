@@ -13,7 +13,8 @@ from pytest_qlab.core.rows import ReportRow, mb_s_text
 from pytest_qlab.core.scale import FILE_BLOCK_BYTES
 from pytest_qlab.core.units import BYTES_PER_MB
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
-from pytest_qlab.fio.runner import FioRun, FioRunner
+from pytest_qlab.fio.results import FioRun
+from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.safety.volume import VolumeError
 
 SEQUENTIAL_BLOCK_BYTES = FILE_BLOCK_BYTES

@@ -11,8 +11,8 @@ from pytest_qlab.core.rows import ReportRow, mb_s_text
 from pytest_qlab.core.units import BYTES_PER_MB
 from pytest_qlab.fio.errors import FioInterruptedError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile, platform_engine
-from pytest_qlab.fio.results import FioResult
-from pytest_qlab.fio.runner import FioRun, FioRunner
+from pytest_qlab.fio.results import FioResult, FioRun
+from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.measure.bandwidth import BandwidthResult, early_stop_message
 from pytest_qlab.measure.probe import REFERENCE, ReadConfig, read_jobs
 from pytest_qlab.measure.throttle import (

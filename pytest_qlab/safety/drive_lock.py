@@ -1,30 +1,33 @@
 """One run per drive: an flock named after the whole disk, in the system temp folder.
 
-The volume lock (lock.py) keeps two runs out of one folder; two runs on two folders of the same
-drive would still measure each other, each reporting about half the drive's speed. The drive's
-lock cannot live on the drive without writing outside our scratch folder, so it lives in the
-system temp folder of this computer, which is where both runs would start from.
+The volume lock (volume_lock.py) keeps two runs out of one folder; two runs on two folders of
+the same drive would still measure each other, each reporting about half the drive's speed. The
+drive's lock cannot live on the drive without writing outside our scratch folder, so it lives in
+the system temp folder of this computer, which is where both runs would start from.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from pytest_qlab.safety.flock import (
+    OPEN_ATTEMPTS,
+    open_locked,
+    read_record,
+    unlink_if_ours,
+    write_record,
+)
 from pytest_qlab.safety.volume import VolumeError
 from pytest_qlab.safety.volume_lock import LockHolder, VolumeBusyError
 
 LOCK_DIR_NAME = "pytest-qlab-drives"
-MAX_LOCK_BYTES = 64 * 1024
-OPEN_ATTEMPTS = 20
-"""Tries when the lock file is removed under us by a holder releasing it as we open it."""
 
 
 class DriveLockRecord(BaseModel):
@@ -71,17 +74,19 @@ class DriveLock:
                 break
         else:
             raise VolumeError(f"cannot lock {self.path}: it keeps being replaced; start again")
-        record = DriveLockRecord(holder=LockHolder.ours(), volume=str(self.volume))
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, record.model_dump_json().encode(), 0)
         self._fd = fd
+        try:
+            write_record(fd, DriveLockRecord(holder=LockHolder.ours(), volume=str(self.volume)))
+        except BaseException:
+            self.release()  # a lock nobody holds a reference to would stay taken
+            raise
         return self
 
     def _try_lock(self) -> int | None:
         """The locked file; None when its last holder removed it as we opened it (try again)."""
         try:
             self.directory.mkdir(exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            return open_locked(self.path, self._refusal)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -89,19 +94,10 @@ class DriveLock:
                 f"cannot create the drive lock {self.path} ({exc.strerror or exc}); "
                 "check that the system temp folder is writable (or set TMPDIR)"
             ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = _read_record(fd)
-            os.close(fd)
-            raise VolumeBusyError(self._busy(other), other.holder if other else None) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        if _is_named(fd, self.path):
-            return fd
-        os.close(fd)
-        return None
+
+    def _refusal(self, fd: int) -> VolumeBusyError:
+        other = read_record(fd, DriveLockRecord)
+        return VolumeBusyError(self._busy(other), other.holder if other else None)
 
     def _busy(self, other: DriveLockRecord | None) -> str:
         who = "another pytest-qlab run"
@@ -118,29 +114,11 @@ class DriveLock:
         fd, self._fd = self._fd, None
         if fd is None:
             return
-        with contextlib.suppress(OSError):
-            if _is_named(fd, self.path):
-                os.unlink(self.path)
+        unlink_if_ours(fd, self.path)
         with contextlib.suppress(OSError):
             os.close(fd)
         with contextlib.suppress(OSError):
             self.directory.rmdir()
-
-
-def _is_named(fd: int, path: Path) -> bool:
-    try:
-        named = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return False
-    opened = os.fstat(fd)
-    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
-
-
-def _read_record(fd: int) -> DriveLockRecord | None:
-    try:
-        return DriveLockRecord.model_validate_json(os.pread(fd, MAX_LOCK_BYTES, 0))
-    except (OSError, ValidationError):
-        return None
 
 
 def lock_drives(volumes: Sequence[tuple[Path, str]]) -> list[DriveLock]:

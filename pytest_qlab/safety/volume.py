@@ -302,9 +302,6 @@ class ScratchSpace:
             with contextlib.suppress(OSError):
                 self._write_marker(kept=True)
 
-    def file(self, name: str) -> Path:
-        return self.run_dir / name
-
     def remove(self) -> None:
         """Delete the run directory this object created, and the root if now empty."""
         if not self._created:

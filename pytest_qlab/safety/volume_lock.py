@@ -1,24 +1,27 @@
 """One run per volume: an flock on <volume>/.pytest-qlab/lock, held for the run's lifetime.
 
-flock is released by the kernel when its holder dies, however it dies, so a lock file whose flock
-is free is stale by definition and is taken over. The file's JSON only names the holder for the
-refusal message; it never decides anything.
+A lock file whose flock is free is stale and taken over (see flock.py); its record names the
+holder for the refusal message.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import socket
-import stat
-import time
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from pytest_qlab import __version__
+from pytest_qlab.safety.flock import (
+    OPEN_ATTEMPTS,
+    open_locked,
+    read_record,
+    unlink_if_ours,
+    write_record,
+)
 from pytest_qlab.safety.volume import (
     TargetVolume,
     VolumeError,
@@ -27,9 +30,6 @@ from pytest_qlab.safety.volume import (
 )
 
 LOCK_NAME = "lock"
-MAX_LOCK_BYTES = 64 * 1024
-_OPEN_ATTEMPTS = 20
-"""Tries when the lock file is replaced under us (its holder released it as we opened it)."""
 _HOLDER_READ_TRIES = 10
 _HOLDER_READ_PAUSE_S = 0.05
 """The holder writes its record right after locking: a busy lock may be briefly empty."""
@@ -82,17 +82,16 @@ class VolumeLock:
         if self._fd is not None:
             return self
         try:
-            for _ in range(_OPEN_ATTEMPTS):
+            for _ in range(OPEN_ATTEMPTS):
                 self._fd = self._try_lock()
                 if self._fd is not None:
                     break
                 self._close()
             else:
                 raise OSError(errno.EAGAIN, "the lock file keeps being replaced")
-            self.taken_over = _read_holder(self._fd)
+            self.taken_over = read_record(self._fd, LockHolder)
             self.holder = LockHolder.ours()
-            os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, self.holder.model_dump_json().encode(), 0)
+            write_record(self._fd, self.holder)
         except VolumeError:
             self._close()
             raise
@@ -105,7 +104,6 @@ class VolumeLock:
         """The locked lock file; None when it or the scratch root was removed by a releasing
         holder as we opened it (try again); VolumeBusyError when a live run holds it."""
         ensure_scratch_root(self.volume)
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             # Everything below goes through this descriptor: a .pytest-qlab swapped for a symlink
             # after the check cannot redirect the lock.
@@ -113,34 +111,13 @@ class VolumeLock:
                 self.volume.scratch_root,
                 os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
             )
-            fd = os.open(LOCK_NAME, flags, 0o644, dir_fd=self._root_fd)
         except FileNotFoundError:
             return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file")
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd, patient=True)
-            os.close(fd)
-            raise VolumeBusyError(self._busy(holder), holder) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        if self._is_current(fd):
-            return fd
-        os.close(fd)  # unlinked by its releasing holder after we opened it: lock the new one
-        return None
+        return open_locked(LOCK_NAME, self._refusal, dir_fd=self._root_fd)
 
-    def _is_current(self, fd: int) -> bool:
-        """Whether `fd` is still the file named lock, not one its last holder already unlinked."""
-        assert self._root_fd is not None
-        try:
-            named = os.stat(LOCK_NAME, dir_fd=self._root_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        opened = os.fstat(fd)
-        return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+    def _refusal(self, fd: int) -> VolumeBusyError:
+        holder = read_record(fd, LockHolder, tries=_HOLDER_READ_TRIES, pause_s=_HOLDER_READ_PAUSE_S)
+        return VolumeBusyError(self._busy(holder), holder)
 
     def _busy(self, holder: LockHolder | None) -> str:
         where = str(self.volume.path)
@@ -177,10 +154,7 @@ class VolumeLock:
         if fd is None or root_fd is None:
             self._close()
             return
-        with contextlib.suppress(OSError):
-            if self._is_current(fd):
-                # Unlinked while still locked, so a waiting opener sees it was replaced.
-                os.unlink(LOCK_NAME, dir_fd=root_fd)
+        unlink_if_ours(fd, LOCK_NAME, dir_fd=root_fd)
         self._close()
         with contextlib.suppress(OSError):  # other runs' or foreign folders, or already gone
             os.rmdir(self.volume.scratch_root)
@@ -197,13 +171,3 @@ class VolumeLock:
 
     def __exit__(self, *_exc: object) -> None:
         self.release()
-
-
-def _read_holder(fd: int, *, patient: bool = False) -> LockHolder | None:
-    for _ in range(_HOLDER_READ_TRIES if patient else 1):
-        try:
-            return LockHolder.model_validate_json(os.pread(fd, MAX_LOCK_BYTES, 0))
-        except (OSError, ValidationError):
-            if patient:
-                time.sleep(_HOLDER_READ_PAUSE_S)
-    return None

@@ -187,7 +187,7 @@ def test_a_phase_replay_starts_each_crossfade_on_its_own_files_where_the_last_st
     assert all(stream.replay_bytes >= 3 * frame_bytes for stream in first_4k)
     assert first_4k[1].label == "crossfade 2 at 60 s: 4K (440 MB/s at 29.97 fps)"
     windows = continuous[0].peak_windows_ms
-    assert windows[0] == (30_000, (30 + 5 + CROSSFADE_RECOVERY_S) * 1000)
+    assert windows[0] == (30_000.0, (30 + 5 + CROSSFADE_RECOVERY_S) * 1000)
     assert len(windows) == len(finale.crossfade_starts_s)
 
 

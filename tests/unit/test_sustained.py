@@ -11,8 +11,8 @@ import pytest
 from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MIB
 from pytest_qlab.fio.errors import FioInterruptedError
 from pytest_qlab.fio.jobs import FioJobFile
-from pytest_qlab.fio.results import FioResult
-from pytest_qlab.fio.runner import FioBinary, FioRun, FioRunner, StatusCallback
+from pytest_qlab.fio.results import FioResult, FioRun
+from pytest_qlab.fio.runner import FioBinary, FioRunner, StatusCallback
 from pytest_qlab.fio.stream import split_documents
 from pytest_qlab.measure.bandwidth import SEQUENTIAL_BLOCK_BYTES, SEQUENTIAL_IODEPTH
 from pytest_qlab.measure.sustained import (

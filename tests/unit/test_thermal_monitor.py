@@ -260,7 +260,8 @@ def test_samples_at_the_interval_and_stops_with_the_block() -> None:
     monitor = ThermalMonitor(backend, interval_s=0.1)
 
     with monitor:
-        assert monitor.running
+        running_in_block = monitor.running  # a local: mypy would keep `running` narrowed to True
+        assert running_in_block
         _wait_for(lambda: len(monitor.samples()) >= 6)
     assert not monitor.running
     reads_at_stop = backend.reads
