@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pytest_qlab.fio.errors import FioError, FioHangError, FioInterruptedError, FioKilledError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
-from pytest_qlab.fio.results import FioResult
-from pytest_qlab.fio.runner import FioBinary, FioRun, FioRunner, StatusCallback
+from pytest_qlab.fio.results import FioResult, FioRun
+from pytest_qlab.fio.runner import FioBinary, FioRunner, StatusCallback
 from pytest_qlab.fio.stream import split_documents
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fio"

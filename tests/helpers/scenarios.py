@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.core.profiles import CrossfadeSpec, PhaseSpec, ShowProfile, StreamSpec
-from pytest_qlab.core.session import VolumeRecord
 from pytest_qlab.modes.setup_check import SetupCheckPlan
 from pytest_qlab.modes.show_pattern import ShowPatternPlan
 from pytest_qlab.modes.sustained import SustainedPlan

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_qlab.core.evidence import LayoutKind
 from pytest_qlab.core.units import BYTES_PER_MIB
+from pytest_qlab.core.verdict import RequirementKey
 from pytest_qlab.fio.errors import FioError, FioHangError, FioInterruptedError, FioKilledError
 from pytest_qlab.measure.frames import read_completions
 from pytest_qlab.measure.replay import REPLAY_IODEPTH
@@ -374,3 +376,51 @@ def test_an_interruption_is_not_kept_as_a_result(tmp_path: Path) -> None:
             setup.check.sequential_write()
 
     assert len(setup.runner.calls_to("sequential-write")) == 2
+
+
+def test_each_measurement_is_recorded_in_its_typed_field_and_rates_the_volume(
+    tmp_path: Path,
+) -> None:
+    """What the setup check records is what the rating and the JSON read: the results
+    themselves, in typed fields, never figures under string keys."""
+    check = _setup(tmp_path).check
+    record = check.record
+
+    read = check.sequential_read()
+    write = check.sequential_write()
+    normal = check.normal_replay()
+    crossfade = check.crossfade_replay()
+    found = check.capacity()
+
+    assert record.sequential_read is read
+    assert record.sequential_write is write
+    assert record.replays == {
+        RequirementKey.NORMAL_PLAYBACK: normal,
+        RequirementKey.CROSSFADE_PEAK: crossfade,
+    }
+    assert record.capacity is found
+    assert found.needed_streams == check.heaviest_stream().count
+    (layout,) = record.layouts[LayoutKind.SETUP_CHECK]
+    assert layout is check.layout()
+    assert layout.size_bytes == sum(size for _, size in check.plan.layout_files)
+    evidence = record.evidence()
+    assert evidence.read_mb_s == read.mb_s
+    assert evidence.dropped_frames[RequirementKey.NORMAL_PLAYBACK] == normal.dropped > 0
+    assert evidence.dropped_frames[RequirementKey.CROSSFADE_PEAK] == crossfade.dropped == 0
+    assert evidence.max_streams == found.max_streams
+    measurements = record.measurements()
+    assert measurements["read_mb_s"] == round(read.mb_s, 3)
+    assert measurements["normal_playback_dropped_frames"] == normal.dropped
+
+
+def test_a_clean_replay_verifies_its_matrix_cells_and_a_failed_one_does_not(
+    tmp_path: Path,
+) -> None:
+    check = _setup(tmp_path).check
+
+    check.normal_replay()  # drops frames on the recording's slow disk
+    assert check.record.verified_streams == {}
+    check.crossfade_replay()  # clean
+
+    cells = {spec.cell_key for spec in check.profile.crossfade_streams} - {None}
+    assert set(check.record.verified_streams) == cells

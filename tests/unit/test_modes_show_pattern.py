@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_qlab.core.evidence import LayoutKind
 from pytest_qlab.core.units import BYTES_PER_MIB
+from pytest_qlab.core.verdict import RequirementKey
 from pytest_qlab.fio.errors import FioInterruptedError, FioKilledError
 from pytest_qlab.modes.show_pattern import ShowPatternCheck
 from pytest_qlab.safety.volume import VolumeError
@@ -220,3 +222,31 @@ def test_an_interrupted_phase_hands_pytest_fio_partial_figures(tmp_path: Path) -
     assert partial.result == status[2], "fio's document written as it stopped"
     assert partial.result.read_bytes > status[1].read_bytes
     assert not (show.runner.work_dir / "show-act-1-logs").exists()
+
+
+def test_each_phase_is_recorded_by_name_in_the_shows_order(tmp_path: Path) -> None:
+    """The rating reads every phase's drops from the record: a phase dropping frames in normal
+    playback breaks Acceptable, one dropping them during crossfades breaks Excellent."""
+    show = _show(tmp_path)
+    record = show.check.record
+
+    played = {name: show.check.phase(name) for name in ("house-open", "act-1", "finale")}
+
+    assert record.show_phases == played
+    assert list(record.show_phases) == ["house-open", "act-1", "finale"]
+    assert record.show_stream_span_s == show.check.plan.span_s
+    assert len(record.layouts[LayoutKind.SHOW_PATTERN]) == 1
+    findings = record.findings()
+    assert (
+        f"show pattern, act-1: {played['act-1'].normal_dropped} frames dropped in normal playback"
+        in findings[RequirementKey.NORMAL_PLAYBACK]
+    )
+    assert (
+        f"show pattern, finale: {played['finale'].crossfade_dropped} frames dropped during "
+        "crossfades" in findings[RequirementKey.CROSSFADE_PEAK]
+    )
+    measurements = record.measurements()
+    assert measurements["show_act_1_normal_dropped_frames"] == played["act-1"].normal_dropped
+    assert measurements["show_finale_crossfade_dropped_frames"] == (
+        played["finale"].crossfade_dropped
+    )

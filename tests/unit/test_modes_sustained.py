@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_qlab.core.evidence import LayoutKind
 from pytest_qlab.core.units import BYTES_PER_MIB
+from pytest_qlab.core.verdict import RequirementKey
 from pytest_qlab.drive.model import DriveInfo
 from pytest_qlab.fio.errors import FioError, FioHangError, FioKilledError
 from pytest_qlab.measure.probe import CANDIDATES, ReadConfig
@@ -275,3 +277,37 @@ def test_an_interrupted_read_keeps_the_windows_measured_until_then(tmp_path: Pat
     assert not measured.ran_full_time
     assert measured.early_stop_message().startswith("the sustained read ran 3.9 s of the planned")
     assert sustained.lines.lines[-1].startswith("qlab sustained read"), "progress finished"
+
+
+def test_the_read_and_the_write_are_recorded_in_their_typed_fields(tmp_path: Path) -> None:
+    """The rating reads the sustained read's lowest window from the record; the probe and the
+    layout are recorded beside it for the JSON report."""
+    check = _sustained(tmp_path).check
+    record = check.record
+
+    read = check.read()
+    write = check.write()
+
+    assert record.sustained_read is read
+    assert record.sustained_write is write
+    assert record.read_probe is not None
+    assert record.read_probe.best == PROBED
+    assert [layout.size_bytes for layout in record.layouts[LayoutKind.SUSTAINED]] == [
+        READ_FILE_BYTES
+    ]
+    lowest = read.result.lowest_window
+    assert lowest is not None
+    assert record.evidence().sustained_read_mb_s == lowest.mb_s
+    measurements = record.measurements()
+    assert measurements["sustained_read_lowest_mb_s"] == round(lowest.mb_s, 3)
+    assert measurements["sustained_read_configuration"] == PROBED.label()
+    assert measurements["sustained_write_mb_s"] == round(write.result.mb_s, 3)
+
+
+def test_a_throttled_read_is_a_finding_against_normal_playback(tmp_path: Path) -> None:
+    check = _sustained(tmp_path, scenario="sustained-throttled").check
+
+    outcome = check.read()
+
+    findings = check.record.findings()[RequirementKey.NORMAL_PLAYBACK]
+    assert findings == (outcome.throttle_message(),)
