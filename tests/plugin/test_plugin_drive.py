@@ -92,7 +92,7 @@ def test_macos_show_drive_end_to_end_with_a_failing_smart_status(
         smartctl=str(failing),  # an absolute path replaces the fixture folder
         smartctl_exit=8 | 4,
         tm_destinations="handwritten_tmutil_destinationinfo_show.txt",
-        tm_status="handwritten_tmutil_status_running.txt",
+        tm_status="tmutil_status_running_first_backup.txt",
     )
     monkeypatch.setenv("QLAB_PLATFORM", "darwin")
 

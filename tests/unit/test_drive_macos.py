@@ -7,7 +7,7 @@ project's shared fixtures (see their README for sources); files named `handwritt
 written for these tests in the shape of published output, not recorded (the plists say so in an
 XML comment): the USB exFAT volume and its disk, smartctl JSON for an Apple SSD (exit 4, values
 from the recorded `smartctl_A_apple_m2.txt`, error message from a published Apple SSD run) and
-for a USB disk smartctl cannot open, and mdutil/pmset/tmutil outputs.
+for a USB disk smartctl cannot open, and a Time Machine destination list naming the show volume.
 """
 
 from __future__ import annotations
@@ -220,8 +220,8 @@ def test_macos_internal_apple_ssd_end_to_end(
         whole_disks={"disk0": "diskutil_info_disk0_apple_silicon.plist"},
         smartctl="handwritten_smartctl_apple_ssd_exit4.json",
         smartctl_exit=4,
-        tm_destinations="handwritten_tmutil_destinationinfo_backup.txt",
-        tm_status="handwritten_tmutil_status_idle.txt",
+        tm_destinations="tmutil_destinationinfo_local_not_mounted.txt",
+        tm_status="tmutil_status_idle.txt",
     )
 
     drive = probe_drive(tmp_path, platform="darwin")
@@ -276,7 +276,7 @@ def test_macos_usb_exfat_show_drive_end_to_end(
         smartctl="handwritten_smartctl_usb_open_failed.json",
         smartctl_exit=2,
         tm_destinations="handwritten_tmutil_destinationinfo_show.txt",
-        tm_status="handwritten_tmutil_status_running.txt",
+        tm_status="tmutil_status_running_first_backup.txt",
     )
 
     drive = probe_drive(tmp_path, platform="darwin")
@@ -312,7 +312,8 @@ def test_macos_usb_exfat_show_drive_end_to_end(
     assert time_machine.severity == "warn"
     assert "onto this volume" in time_machine.message
     assert "removedestination 9E4A1C27-5B3D-4F08-8C6E-D2A7B1F03E59" in time_machine.message
-    assert "backing up right now onto this volume" in time_machine.message
+    # The recorded backup runs onto another disk ("/Volumes/Backups of smac14").
+    assert "backing up right now: let it finish" in time_machine.message
     assert advisories["smart"].severity == "skip"
     assert "Not Supported" in advisories["smart"].message
     assert advisories["temperature"].severity == "skip"
