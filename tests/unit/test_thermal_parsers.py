@@ -226,10 +226,10 @@ def test_smartctl_recorded_apple_m2_text_output() -> None:
         ),
         (
             MACOS / "handwritten_smartctl_usb_open_failed.json",
-            "/dev/disk4",
+            "/dev/disk2",
             2,
-            "smartctl cannot read SMART data from /dev/disk4 (exit 2): Smartctl open device:"
-            " /dev/disk4 failed: Operation not supported by device",
+            "smartctl cannot read SMART data from /dev/disk2 (exit 2): Smartctl open device:"
+            " /dev/disk2 failed: Operation not supported by device",
         ),
     ],
     ids=["virtio", "usb-enclosure"],
