@@ -59,8 +59,8 @@ def install_fake_macos(
         folder, "system_profiler", f'cat "{MACOS / "system_profiler_storage_nvme.json"}"', calls
     )
     _script(folder, "smartctl", f'cat "{MACOS / smartctl}"\nexit {smartctl_exit}', calls)
-    _script(folder, "mdutil", f'cat "{MACOS / "handwritten_mdutil_s_enabled.txt"}"', calls)
-    _script(folder, "pmset", f'cat "{MACOS / "handwritten_pmset_g.txt"}"', calls)
+    _script(folder, "mdutil", f'cat "{MACOS / "mdutil_s_enabled_smb_share.txt"}"', calls)
+    _script(folder, "pmset", f'cat "{MACOS / "pmset_g_imac20_1_hackintosh.txt"}"', calls)
     _script(
         folder,
         "tmutil",

@@ -78,7 +78,7 @@ def test_macos_show_drive_end_to_end_with_a_failing_smart_status(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An internal Apple SSD whose SMART status fails: the item fails, the rating is capped."""
-    smart = json.loads((MACOS / "handwritten_smartctl_apple_ssd_exit4.json").read_text("utf-8"))
+    smart = json.loads((MACOS / "smartctl_x_j_apple_ssd_ap0512z_exit4.json").read_text("utf-8"))
     smart["smart_status"]["passed"] = False
     failing = tmp_path / "smartctl_failing.json"
     failing.write_text(json.dumps(smart), encoding="utf-8")
@@ -88,11 +88,11 @@ def test_macos_show_drive_end_to_end_with_a_failing_smart_status(
         fakes,
         monkeypatch,
         volume="handwritten_diskutil_info_show_exfat_usb.plist",
-        whole_disks={"disk4": "diskutil_info_disk0_apple_silicon.plist"},
+        whole_disks={"disk2": "diskutil_info_disk0_apple_silicon.plist"},
         smartctl=str(failing),  # an absolute path replaces the fixture folder
         smartctl_exit=8 | 4,
         tm_destinations="handwritten_tmutil_destinationinfo_show.txt",
-        tm_status="handwritten_tmutil_status_running.txt",
+        tm_status="tmutil_status_running_first_backup.txt",
     )
     monkeypatch.setenv("QLAB_PLATFORM", "darwin")
 
@@ -101,10 +101,10 @@ def test_macos_show_drive_end_to_end_with_a_failing_smart_status(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     output = result.stdout.str()
     assert "Traceback" not in output
-    result.stdout.fnmatch_lines(["qlab drive *: APPLE SSD AP0256Z, *, exFAT, *, SMART failed"])
+    result.stdout.fnmatch_lines(["qlab drive *: APPLE SSD AP0512Z, *, exFAT, *, SMART failed"])
     result.stdout.re_match_lines([r"\s+WARN Spotlight indexing: .*sudo mdutil -i off /Volumes/"])
     result.stdout.re_match_lines([r"\s+SMART health: the drive reports SMART failing"])
-    assert "diskutil info -plist disk4" in fake.logged()
+    assert "diskutil info -plist disk2" in fake.logged()
     assert "mdutil -s /Volumes/Show" in fake.logged()
 
     document = default_json()

@@ -1,8 +1,9 @@
 """Pre-show advisories: the parsers of mdutil/pmset/tmutil output and every decision, with its
 thresholds. Only what endangers playback fails (SMART failing, critical temperature, > 98 % full).
 
-The mdutil, pmset and tmutil samples in tests/fixtures/macos (`handwritten_*`) were written for
-these tests in the shape of published output; they are not recordings.
+The mdutil, pmset and tmutil samples in tests/fixtures/macos are real output published by others
+(sources in tests/fixtures/README.md), except `handwritten_tmutil_destinationinfo_show.txt`: no
+recording has the show volume itself as a Time Machine destination.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def _text(name: str) -> str:
 @pytest.mark.parametrize(
     ("output", "indexing"),
     [
-        (_text("handwritten_mdutil_s_enabled.txt"), True),
+        (_text("mdutil_s_enabled_smb_share.txt"), True),
+        (_text("mdutil_s_disabled_root.txt"), False),
         ("/Volumes/Show:\n\tIndexing disabled.\n", False),
         ("/Volumes/Show:\n\tIndexing and searching disabled.\n", False),
         ("/Volumes/Show:\n\tError: unknown indexing state.\n", None),
@@ -58,7 +60,8 @@ def test_mdutil_status(output: str, indexing: bool | None) -> None:
 
 
 def test_pmset_disksleep() -> None:
-    assert parse_pmset_disksleep_min(_text("handwritten_pmset_g.txt")) == 10
+    # Recorded: "sleep 1 (sleep prevented by sharingd, coreaudiod)" sits two lines below.
+    assert parse_pmset_disksleep_min(_text("pmset_g_imac20_1_hackintosh.txt")) == 10
     assert parse_pmset_disksleep_min("Currently in use:\n disksleep            0\n") == 0
     assert parse_pmset_disksleep_min("Currently in use:\n sleep 1\n") is None
 
@@ -78,18 +81,46 @@ def test_tmutil_destinations_with_a_network_and_a_local_one() -> None:
     assert destinations[1].id == "9E4A1C27-5B3D-4F08-8C6E-D2A7B1F03E59"
 
 
+def test_tmutil_local_destination_that_is_not_plugged_in_has_no_mount_point() -> None:
+    """Recorded: a local destination whose disk is absent lists no "Mount Point" line."""
+    destinations = parse_tmutil_destinations(_text("tmutil_destinationinfo_local_not_mounted.txt"))
+
+    assert destinations is not None
+    (destination,) = destinations
+    assert (destination.name, destination.kind, destination.mount_point) == (
+        "TM_05-31-26_to_0",
+        "Local",
+        None,
+    )
+    assert destination.id == "141CF455-5990-4502-9BD0-58374769CA62"
+
+
+def test_tmutil_mounted_network_destination_has_a_url_and_a_mount_point() -> None:
+    destinations = parse_tmutil_destinations(
+        _text("tmutil_destinationinfo_network_afp_mounted.txt")
+    )
+
+    assert destinations is not None
+    (destination,) = destinations
+    assert (destination.kind, destination.url, destination.mount_point) == (
+        "Network",
+        "afp://elatov@zf/time_mach",
+        "/Volumes/time_mach-1",
+    )
+
+
 def test_tmutil_without_destinations_and_with_odd_output() -> None:
     assert parse_tmutil_destinations("tmutil: No destinations configured.\n") == []
     assert parse_tmutil_destinations("Segmentation fault\n") is None
 
 
 def test_tmutil_status_idle_and_running() -> None:
-    idle = parse_tmutil_status(_text("handwritten_tmutil_status_idle.txt"))
-    running = parse_tmutil_status(_text("handwritten_tmutil_status_running.txt"))
+    idle = parse_tmutil_status(_text("tmutil_status_idle.txt"))
+    running = parse_tmutil_status(_text("tmutil_status_running_first_backup.txt"))
 
     assert idle == TimeMachineStatus(running=False)
     assert running.running is True
-    assert running.destination_mount_point == "/Volumes/Show"
+    assert running.destination_mount_point == "/Volumes/Backups of smac14"  # quoted, with spaces
     assert running.phase == "Copying"
     assert parse_tmutil_status("").running is None
 
@@ -114,7 +145,7 @@ def test_disk_sleep() -> None:
 
 
 def test_time_machine_elsewhere_and_idle_is_ok() -> None:
-    destinations = parse_tmutil_destinations(_text("handwritten_tmutil_destinationinfo_backup.txt"))
+    destinations = parse_tmutil_destinations(_text("tmutil_destinationinfo_local_not_mounted.txt"))
     advisory = time_machine_advisory(
         destinations, TimeMachineStatus(running=False), "/Volumes/Show", "darwin"
     )
@@ -127,6 +158,13 @@ def test_time_machine_backing_up_elsewhere_right_now_warns() -> None:
     assert advisory.severity == "warn"
     assert "backing up right now:" in advisory.message
     assert "sudo tmutil disable" in advisory.message
+
+
+def test_time_machine_backing_up_onto_the_show_volume_right_now_says_so() -> None:
+    status = TimeMachineStatus(running=True, destination_mount_point="/Volumes/Show")
+    advisory = time_machine_advisory([], status, "/Volumes/Show", "darwin")
+    assert advisory.severity == "warn"
+    assert "backing up right now onto this volume" in advisory.message
 
 
 def test_time_machine_unreadable_skips_with_the_reason() -> None:

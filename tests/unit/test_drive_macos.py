@@ -2,12 +2,11 @@
 and the advisories end to end on Linux, with fake diskutil/system_profiler/smartctl/mdutil/pmset/
 tmutil programs first on PATH.
 
-Samples in tests/fixtures/macos: files without a prefix are recorded output copied from the
-project's shared fixtures (see their README for sources); files named `handwritten_*` were
-written for these tests in the shape of published output, not recorded (the plists say so in an
-XML comment): the USB exFAT volume and its disk, smartctl JSON for an Apple SSD (exit 4, values
-from the recorded `smartctl_A_apple_m2.txt`, error message from a published Apple SSD run) and
-for a USB disk smartctl cannot open, and mdutil/pmset/tmutil outputs.
+Samples in tests/fixtures/macos: files without a prefix are real output (our shared fixtures or
+other projects' published recordings; tests/fixtures/README.md names each source); files named
+`handwritten_*` were written for these tests where no recording was found: the exFAT show volume
+on the recorded USB disk, smartctl's JSON for a USB disk it cannot open, and a Time Machine
+destination list naming the show volume.
 """
 
 from __future__ import annotations
@@ -78,13 +77,30 @@ def test_apple_silicon_whole_disk_is_apple_fabric_and_missing_solid_state_is_unk
 
 def test_usb_volume_says_smart_not_supported_and_names_its_parent_disk() -> None:
     volume = parse_diskutil_info(_text("handwritten_diskutil_info_show_exfat_usb.plist"))
-    disk = parse_diskutil_info(_text("handwritten_diskutil_info_disk4_usb_whole.plist"))
+    disk = parse_diskutil_info(_text("diskutil_info_disk2_usb_sata_adapter_whole.plist"))
 
     assert volume.smart_health == "unsupported"
     assert volume.solid_state is None
-    assert whole_disk_identifier(volume) == "disk4"
+    assert whole_disk_identifier(volume) == "disk2"
     assert bus_of(disk.bus_protocol, disk.internal) == ("usb", None)
-    assert disk.media_name == "Samsung PSSD T7"
+    assert disk.media_name == "SSD PM830 mSATA"  # an mSATA SSD behind a USB-SATA bridge
+    assert disk.solid_state is None  # recorded: no SolidState key for a USB-bridged SSD
+    assert disk.smart_health == "unsupported"
+    assert disk.mount_point is None  # "" in the recording: the whole disk mounts nothing
+    assert disk.volume_name is None
+
+
+def test_usb_stick_formatted_without_partitions_is_its_own_whole_disk() -> None:
+    """Recorded: FAT32 written straight onto the stick, so the volume is the whole disk."""
+    info = parse_diskutil_info(_text("diskutil_info_disk2_usb_stick_fat32.plist"))
+
+    assert info.whole_disk is True
+    assert whole_disk_identifier(info) == "disk2"
+    assert info.mount_point == "/Volumes/NO NAME"
+    assert info.filesystem_type == "msdos"
+    assert info.media_name == "Cruzer Fit"
+    assert info.free_space == 15662678016
+    assert info.total_size == 15665463296
 
 
 def test_plain_text_diskutil_output_is_refused_not_misread() -> None:
@@ -168,13 +184,17 @@ def test_system_profiler_garbage_reads_as_empty() -> None:
 
 
 def test_smartctl_exit_4_on_apple_ssd_still_reads_the_json() -> None:
-    """Apple SSDs always set exit bit 2 (error log unreadable); the values are valid."""
-    report = parse_smartctl(_text("handwritten_smartctl_apple_ssd_exit4.json"), 4, "/dev/disk0")
+    """Recorded `smartctl -x -j` on an Apple Silicon SSD: exit bit 2 is set (error log
+    unreadable) and smartctl names the device by its IOService path; the values are valid."""
+    report = parse_smartctl(_text("smartctl_x_j_apple_ssd_ap0512z_exit4.json"), 4, "/dev/disk0")
 
     assert report.smart_health == "passed"
-    assert report.temperature_c == 35
-    assert report.model == "APPLE SSD AP0256Z"
-    assert report.serial == "0ba018e4045c5e3e"
+    assert report.temperature_c == 34
+    assert report.model == "APPLE SSD AP0512Z"
+    assert report.serial == "REDACTED123"  # anonymized by the project that published it
+    assert report.firmware == "561.100."
+    assert report.protocol == "NVMe"
+    assert report.temperature_warning_c is None  # Apple states no thresholds
     assert any("bit 2" in note for note in report.notes)
 
 
@@ -188,7 +208,7 @@ def test_smartctl_text_output_gives_the_temperature() -> None:
 
 
 def test_smartctl_on_a_usb_disk_it_cannot_open_is_unsupported() -> None:
-    report = parse_smartctl(_text("handwritten_smartctl_usb_open_failed.json"), 2, "/dev/disk4")
+    report = parse_smartctl(_text("handwritten_smartctl_usb_open_failed.json"), 2, "/dev/disk2")
 
     assert report.smart_health == "unsupported"
     assert report.temperature_c is None
@@ -213,15 +233,15 @@ def _by_name(advisories: list[Advisory]) -> dict[str, Advisory]:
 def test_macos_internal_apple_ssd_end_to_end(
     tmp_path: Path, fake_macos: Callable[..., FakeMacos]
 ) -> None:
-    """Recorded diskutil and system_profiler output (from two different Macs, hence the
-    model disagreement the probe must report rather than hide)."""
+    """Recorded diskutil, system_profiler and smartctl output, from three different Macs: each
+    disagreement about the model and serial must be reported, not hidden, and smartctl wins."""
     fake = fake_macos(
         volume="diskutil_info_root_apfs_intel.plist",
         whole_disks={"disk0": "diskutil_info_disk0_apple_silicon.plist"},
-        smartctl="handwritten_smartctl_apple_ssd_exit4.json",
+        smartctl="smartctl_x_j_apple_ssd_ap0512z_exit4.json",
         smartctl_exit=4,
-        tm_destinations="handwritten_tmutil_destinationinfo_backup.txt",
-        tm_status="handwritten_tmutil_status_idle.txt",
+        tm_destinations="tmutil_destinationinfo_local_not_mounted.txt",
+        tm_status="tmutil_status_idle.txt",
     )
 
     drive = probe_drive(tmp_path, platform="darwin")
@@ -238,16 +258,18 @@ def test_macos_internal_apple_ssd_end_to_end(
     assert drive.free_bytes == 198572486656  # APFSContainerFree, since FreeSpace is 0
     assert drive.capacity_bytes == 250790436864
     assert drive.disk_size_bytes == 1000555581440
-    assert drive.model == "APPLE SSD AP0256Z"
+    assert drive.model == "APPLE SSD AP0512Z"
     assert any("AP1024Z" in note and "AP0256Z" in note for note in drive.notes)
-    assert drive.serial == "0ba018e4045c5e3e"
+    assert any("AP0256Z" in note and "AP0512Z" in note for note in drive.notes)
+    assert any("0ba018e4045c5e3e" in note and "REDACTED123" in note for note in drive.notes)
+    assert drive.serial == "REDACTED123"
     assert drive.firmware == "561.100."
     assert drive.smart_health == "passed"  # despite smartctl's exit code 4
-    assert drive.temperature_c == 35
+    assert drive.temperature_c == 34
     assert drive.temperature_sensor == "smartctl:/dev/disk0"
     assert drive.summary() == (
-        "APPLE SSD AP0256Z, Apple Fabric, APFS, firmware 561.100.,"
-        " serial 0ba018e4045c5e3e, 35 °C, SMART passed"
+        "APPLE SSD AP0512Z, Apple Fabric, APFS, firmware 561.100.,"
+        " serial REDACTED123, 34 °C, SMART passed"
     )
     calls = fake.logged()
     assert "diskutil info -plist disk0" in calls
@@ -272,11 +294,11 @@ def test_macos_usb_exfat_show_drive_end_to_end(
 ) -> None:
     fake = fake_macos(
         volume="handwritten_diskutil_info_show_exfat_usb.plist",
-        whole_disks={"disk4": "handwritten_diskutil_info_disk4_usb_whole.plist"},
+        whole_disks={"disk2": "diskutil_info_disk2_usb_sata_adapter_whole.plist"},
         smartctl="handwritten_smartctl_usb_open_failed.json",
         smartctl_exit=2,
         tm_destinations="handwritten_tmutil_destinationinfo_show.txt",
-        tm_status="handwritten_tmutil_status_running.txt",
+        tm_status="tmutil_status_running_first_backup.txt",
     )
 
     drive = probe_drive(tmp_path, platform="darwin")
@@ -284,24 +306,26 @@ def test_macos_usb_exfat_show_drive_end_to_end(
     assert drive.mount_point == Path("/Volumes/Show")
     assert drive.volume_name == "Show"
     assert drive.filesystem == "exfat"
-    assert drive.device == "/dev/disk4s2"
-    assert drive.whole_disk == "/dev/disk4"
+    assert drive.device == "/dev/disk2s1"
+    assert drive.whole_disk == "/dev/disk2"
     assert drive.bus == "usb"
     assert drive.internal is False
     assert drive.solid_state is None  # no SolidState anywhere: unknown, not guessed
     assert drive.smart_health == "unsupported"
-    assert drive.model == "Samsung PSSD T7"
+    assert drive.model == "SSD PM830 mSATA"
     assert drive.serial is None
     assert drive.firmware is None
     assert drive.temperature_c is None
-    assert drive.free_bytes == 70014042112
+    assert drive.free_bytes == 8962424832
+    assert drive.disk_size_bytes == 128035676160
     assert drive.summary() == (
-        "Samsung PSSD T7, USB, exFAT, firmware unknown, serial unknown,"
+        "SSD PM830 mSATA, USB, exFAT, firmware unknown, serial unknown,"
         " temperature unknown, SMART unsupported"
     )
     for topic in ("serial unknown", "solid state unknown", "temperature unknown"):
         assert any(note.startswith(topic) for note in drive.notes), topic
-    assert "smartctl -j -a /dev/disk4" in fake.logged()
+    assert "diskutil info -plist disk2" in fake.logged()
+    assert "smartctl -j -a /dev/disk2" in fake.logged()
 
     advisories = _by_name(collect_advisories(tmp_path, drive, platform="darwin"))
 
@@ -312,7 +336,8 @@ def test_macos_usb_exfat_show_drive_end_to_end(
     assert time_machine.severity == "warn"
     assert "onto this volume" in time_machine.message
     assert "removedestination 9E4A1C27-5B3D-4F08-8C6E-D2A7B1F03E59" in time_machine.message
-    assert "backing up right now onto this volume" in time_machine.message
+    # The recorded backup runs onto another disk ("/Volumes/Backups of smac14").
+    assert "backing up right now: let it finish" in time_machine.message
     assert advisories["smart"].severity == "skip"
     assert "Not Supported" in advisories["smart"].message
     assert advisories["temperature"].severity == "skip"
@@ -320,6 +345,43 @@ def test_macos_usb_exfat_show_drive_end_to_end(
     assert "journal" in advisories["filesystem"].message
     assert advisories["free-space"].severity == "warn"  # 93 % full
     assert not any(advisory.severity == "fail" for advisory in advisories.values())
+
+
+def test_macos_usb_stick_that_is_its_own_whole_disk_end_to_end(
+    tmp_path: Path, fake_macos: Callable[..., FakeMacos]
+) -> None:
+    """Recorded diskutil output of a FAT32 stick without a partition map: the volume is the whole
+    disk, so diskutil is asked once and the disk's identity comes from the volume's answer."""
+    fake = fake_macos(
+        volume="diskutil_info_disk2_usb_stick_fat32.plist",
+        whole_disks={},
+        smartctl="handwritten_smartctl_usb_open_failed.json",
+        smartctl_exit=2,
+        tm_destinations="tmutil_destinationinfo_local_not_mounted.txt",
+        tm_status="tmutil_status_idle.txt",
+    )
+
+    drive = probe_drive(tmp_path, platform="darwin")
+
+    assert drive.mount_point == Path("/Volumes/NO NAME")
+    assert drive.whole_disk == "/dev/disk2"
+    assert drive.device == "/dev/disk2"
+    assert (drive.model, drive.bus, drive.filesystem) == ("Cruzer Fit", "usb", "msdos")
+    assert drive.disk_size_bytes == 15682240512
+    assert drive.capacity_bytes == 15665463296
+    assert drive.free_bytes == 15662678016
+    assert drive.smart_health == "unsupported"
+    assert [call for call in fake.logged() if call.startswith("diskutil")] == [
+        "diskutil info -plist /"  # the mount point holding tmp_path
+    ]
+
+    advisories = _by_name(collect_advisories(tmp_path, drive, platform="darwin"))
+
+    assert "mdutil -s /Volumes/NO NAME" in fake.logged()
+    assert advisories["filesystem"].severity == "warn"
+    assert "4 GB" in advisories["filesystem"].message
+    assert advisories["time-machine"].severity == "ok"
+    assert advisories["free-space"].severity == "ok"
 
 
 def test_macos_probe_without_any_program_says_why_and_does_not_raise(

@@ -5,9 +5,10 @@ Samples in tests/fixtures (sources in tests/fixtures/macos and the shared fixtur
 `pmset_therm_*.txt` (exelban/stats issue 749, MenuMeters issue 158) and
 `powermetrics_thermal_moderate.txt` (a public report) are copied from the shared fixtures;
 `notifyutil_thermalpressurelevel_nominal.txt` is the output published in the MacThrottle write-up
-(stanislas.blog, macOS 26.2); `powermetrics_not_root.txt` is the refusal quoted verbatim in
-several public reports; `handwritten_notifyutil_thermalpressurelevel_heavy.txt` is that shape
-with level 2. hwmon files are rebuilt from the recorded `sensors_nvme.txt`.
+(stanislas.blog, macOS 26.2) and `notifyutil_thermalpressurelevel_moderate_m4_air.txt` the one
+measured on an M4 Air (mingrath/mbcheck); `powermetrics_not_root.txt` is the refusal quoted
+verbatim in several public reports. hwmon files are rebuilt from the recorded `sensors_nvme.txt`.
+Every file's source is in tests/fixtures/README.md.
 """
 
 from __future__ import annotations
@@ -66,16 +67,17 @@ def test_notifyutil_recorded_nominal_level() -> None:
     assert pressure_level_of(state) == "nominal"
 
 
-def test_notifyutil_heavy_level_through_the_backend() -> None:
+def test_notifyutil_recorded_moderate_level_through_the_backend() -> None:
+    """Recorded on a fanless M4 MacBook Air under sustained load: level 1 is moderate."""
     run = Replies(
-        {"notifyutil": (0, _text(MACOS / "handwritten_notifyutil_thermalpressurelevel_heavy.txt"))}
+        {"notifyutil": (0, _text(MACOS / "notifyutil_thermalpressurelevel_moderate_m4_air.txt"))}
     )
     backend = ThermalPressureBackend(run)
 
     sample = backend.read()
 
     assert sample is not None
-    assert sample.pressure_level == "heavy"
+    assert sample.pressure_level == "moderate"
     assert sample.temperature_c is None  # the machine's state, not the drive's
     assert run.calls == [("notifyutil", "-g", "com.apple.system.thermalpressurelevel")]
     assert backend.name == "notifyutil:com.apple.system.thermalpressurelevel"
@@ -224,10 +226,10 @@ def test_smartctl_recorded_apple_m2_text_output() -> None:
         ),
         (
             MACOS / "handwritten_smartctl_usb_open_failed.json",
-            "/dev/disk4",
+            "/dev/disk2",
             2,
-            "smartctl cannot read SMART data from /dev/disk4 (exit 2): Smartctl open device:"
-            " /dev/disk4 failed: Operation not supported by device",
+            "smartctl cannot read SMART data from /dev/disk2 (exit 2): Smartctl open device:"
+            " /dev/disk2 failed: Operation not supported by device",
         ),
     ],
     ids=["virtio", "usb-enclosure"],
