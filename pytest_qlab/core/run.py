@@ -38,8 +38,8 @@ def open_run(options: QlabOptions) -> QlabSession:
     """Raises a QlabError subclass (VolumeError, FioError, ProfileError) that says what to do,
     holding nothing by then. The caller closes the run (`QlabSession.close`)."""
     targets = resolve_targets(options.volumes)
+    profile = load_profile(options.profile)  # what the user typed first, then what is installed
     fio = locate_fio(options.fio)
-    profile = load_profile(options.profile)
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
     drives = {target.path: probe_drive(target.path) for target in targets}
     with ExitStack() as resources:

@@ -74,8 +74,8 @@ def is_qualification_run(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in markers().items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    if not is_qualification_run(config):
-        return
+    if not is_qualification_run(config) or config.option.help or config.option.version:
+        return  # --help and --version measure nothing: they must work before fio is installed
     options = read_options(config)
     try:
         run = open_run(options)

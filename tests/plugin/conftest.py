@@ -29,6 +29,15 @@ INNER_TIMEOUT_S = 120.0
 SCRATCH_ROOT_NAME = ".pytest-qlab"
 
 
+FIO_STAND_IN = """#!/bin/sh
+# Answers only --version, as fio 3.33 does: enough for runs that collect but never measure.
+if [ "$1" = "--version" ]; then echo fio-3.33; exit 0; fi
+echo "fio stand-in: this test run was not meant to measure" >&2
+exit 1
+"""
+MEASURES_NOTHING = ("--collect-only", "--co")
+
+
 def scratch_folders(root: Path) -> set[Path]:
     return {path for path in root.rglob(SCRATCH_ROOT_NAME) if path.is_dir()}
 
@@ -66,17 +75,30 @@ def volume(qlab_pytester: pytest.Pytester) -> Path:
 
 
 @pytest.fixture
+def fio_stand_in(qlab_pytester: pytest.Pytester) -> Path:
+    """A fio that answers only --version: for inner runs that locate fio but never run it
+    (collecting, the advisories), so they pass where fio is not installed."""
+    stand_in = qlab_pytester.path / "fio-stand-in"
+    stand_in.write_text(FIO_STAND_IN, encoding="ascii")
+    stand_in.chmod(0o755)
+    return stand_in
+
+
+@pytest.fixture
 def run_qlab(
-    qlab_pytester: pytest.Pytester, report_dir: Path, system_temp: Path
+    qlab_pytester: pytest.Pytester, report_dir: Path, system_temp: Path, fio_stand_in: Path
 ) -> Callable[..., pytest.RunResult]:
     """Run the inner project in a subprocess: run_qlab(*args, defaults=True).
 
     With defaults, --qlab-time-scale and --qlab-report-dir are added unless args give their own.
-    After the run, no new scratch folder and no fio control folder may remain.
+    A run that only collects gets a stand-in fio that answers --version, so it runs where fio
+    is not installed. After the run, no new scratch folder and no fio control folder may remain.
     """
 
     def run(*args: str, defaults: bool = True) -> pytest.RunResult:
         extra: list[str] = []
+        if any(arg in MEASURES_NOTHING for arg in args) and "--fio" not in args:
+            extra += ["--fio", str(fio_stand_in)]
         if defaults and "--qlab-time-scale" not in args:
             extra += ["--qlab-time-scale", TIME_SCALE]
         if defaults and "--qlab-report-dir" not in args:

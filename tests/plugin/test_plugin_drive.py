@@ -38,12 +38,13 @@ def _environment(report_dir: Path) -> dict[str, Any]:
 
 
 def test_linux_drive_identity_and_advisories_reach_header_environment_and_json(
+    fio_stand_in: Path,
     run_qlab: Callable[..., pytest.RunResult],
     default_json: Callable[[], dict[str, Any]],
     report_dir: Path,
     volume: Path,
 ) -> None:
-    result = run_qlab("--volume", str(volume), "-k", "advisory")
+    result = run_qlab("--volume", str(volume), "-k", "advisory", "--fio", str(fio_stand_in))
 
     (volume_json,) = default_json()["qlab"]["volumes"]
     drive = volume_json["drive"]
@@ -70,6 +71,7 @@ def test_linux_drive_identity_and_advisories_reach_header_environment_and_json(
 
 
 def test_macos_show_drive_end_to_end_with_a_failing_smart_status(
+    fio_stand_in: Path,
     run_qlab: Callable[..., pytest.RunResult],
     default_json: Callable[[], dict[str, Any]],
     report_dir: Path,
@@ -96,7 +98,7 @@ def test_macos_show_drive_end_to_end_with_a_failing_smart_status(
     )
     monkeypatch.setenv("QLAB_PLATFORM", "darwin")
 
-    result = run_qlab("--volume", str(volume), "-k", "advisory")
+    result = run_qlab("--volume", str(volume), "-k", "advisory", "--fio", str(fio_stand_in))
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     output = result.stdout.str()

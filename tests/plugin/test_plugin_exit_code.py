@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tests.plugin.conftest import SharedRun
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("required", ["acceptable", "excellent"])
 def test_exit_code_is_zero_exactly_when_every_volume_is_ready(
     shared_setup_check: Callable[..., SharedRun], required: str
@@ -43,6 +44,7 @@ def test_exit_code_is_zero_exactly_when_every_volume_is_ready(
     assert document["exitcode"] == result.ret
 
 
+@pytest.mark.integration
 def test_a_run_that_did_not_measure_reading_is_not_ready(
     run_qlab: Callable[..., pytest.RunResult],
     default_json: Callable[[], dict[str, Any]],

@@ -61,6 +61,7 @@ def test_default_reports_are_named_after_time_and_volume(
     assert document["exitcode"] == result.ret
 
 
+@pytest.mark.integration
 def test_default_html_report_is_self_contained_with_the_verdict_in_its_title(
     shared_setup_check: Callable[..., SharedRun],
 ) -> None:
@@ -85,6 +86,7 @@ def test_default_html_report_is_self_contained_with_the_verdict_in_its_title(
     assert any(str(volume) in str(value) for value in data["environment"].values())
 
 
+@pytest.mark.integration
 def test_json_report_carries_the_qlab_block_and_per_test_metadata(
     shared_setup_check: Callable[..., SharedRun],
 ) -> None:

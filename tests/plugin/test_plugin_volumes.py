@@ -140,6 +140,7 @@ def _verdict_section(result: pytest.RunResult) -> list[str]:
     return lines[start:]
 
 
+@pytest.mark.integration
 def test_without_volume_the_system_disk_is_tested_and_said_loudly(
     run_qlab: Callable[..., pytest.RunResult],
     default_json: Callable[[], dict[str, Any]],
@@ -230,6 +231,7 @@ def test_two_volumes_are_qualified_one_after_the_other(
     assert all(f"[{second_name}" in item for item in items[per_volume:]), items
 
 
+@pytest.mark.integration
 def test_two_volumes_are_each_measured_and_reported(
     qlab_pytester: pytest.Pytester,
     run_qlab: Callable[..., pytest.RunResult],
