@@ -231,6 +231,8 @@ class FioRunner:
         ]
         if status_interval_s is not None:
             command.append(f"--status-interval={status_interval_s}")
+        if job_file.readonly:
+            command.append("--readonly")
         command.append(str(job_path))
 
         started = time.monotonic()
