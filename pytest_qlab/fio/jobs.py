@@ -65,6 +65,9 @@ class FioJob(BaseModel):
     do_verify: bool = True
     """With `verify`, a write job reads its blocks back at its end; False leaves that to a later
     read job, so the data comes from the drive and not from a cache."""
+    read_iolog: str | None = Field(default=None, pattern=SAFE_NAME)
+    """Replay this trace (relative to the job file's directory) instead of reading the file
+    sequentially: fio issues exactly the trace's reads, at their timestamps."""
 
     @field_validator("lat_log_prefix")
     @classmethod
@@ -101,6 +104,8 @@ class FioJob(BaseModel):
             lines.append(f"startdelay={self.start_delay_ms}ms")
         if self.offset_bytes:
             lines.append(f"offset={self.offset_bytes}")
+        if self.read_iolog is not None:
+            lines.append(f"read_iolog={self.read_iolog}")
         if self.end_fsync:
             lines.append("end_fsync=1")
         if self.stonewall:
@@ -136,6 +141,10 @@ class FioJobFile(BaseModel):
     only threads die with fio. macOS (posixaio) needs processes: it allows 16 AIO requests per
     process.
     """
+
+    readonly: bool = False
+    """Run fio with --readonly (a command-line flag, not a job option): fio refuses to write,
+    for jobs that read the show's own media."""
 
     @property
     def uses_threads(self) -> bool:

@@ -215,6 +215,7 @@ class FioRunner:
             "--output-format=json",
             f"--output={output_path}",
             f"--status-interval={status_interval_s}",
+            *(["--readonly"] if job_file.readonly else []),
             str(job_path),
         ]
         bound_s = hang_bound_s(status_interval_s) if hang_timeout_s is None else hang_timeout_s

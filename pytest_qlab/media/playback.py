@@ -1,0 +1,261 @@
+"""Play the show's own files from the drive: one fio job per file replays the file's trace
+(read_iolog, --readonly, direct I/O, a per-I/O completion log), all files at once, and every
+video frame is judged against its deadline by the frame analysis.
+
+fio reaches the media through symbolic links in its own work folder, off the volume: the trace
+names plain link names, so a show path with spaces or '#' never appears in a trace or job file,
+and nothing is ever created next to the media. Each job has an iodepth of 1: fio reaps
+completions only when its queue is full or it waits, so with a deeper queue a completion is
+logged up to a whole read interval late (measured on 3.33: 100 ms at iodepth 4 and reads 33 ms
+apart), while at 1 each read is timed as it completes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from pytest_qlab.fio.errors import FioError
+from pytest_qlab.fio.jobs import DIRECT_IO_ALIGNMENT_BYTES, FioJob, FioJobFile
+from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.measure.frames import Completion, FrameStats, read_completions
+from pytest_qlab.media.framemap import FrameMap, check_inside_file
+from pytest_qlab.media.iolog import iolog_ticks_per_s, write_iolog
+from pytest_qlab.media.rates import MediaRates, media_rates
+from pytest_qlab.media.schedule import (
+    AUDIO,
+    ReadSchedule,
+    direct_io_alignment_bytes,
+    schedule_reads,
+)
+
+MEDIA_IODEPTH = 1
+MATCH_LOOKAHEAD_READS = 64
+"""How far past the oldest unmatched read a completion is looked for (out-of-order
+completions); at iodepth 1 completions arrive in order and the first candidate matches."""
+
+
+@dataclass(frozen=True, eq=False)
+class PlannedFile:
+    """One file ready to replay: its map, its reads, and the names fio knows it by."""
+
+    frame_map: FrameMap
+    schedule: ReadSchedule
+    job_name: str
+
+    @property
+    def link_name(self) -> str:
+        return self.job_name
+
+    @property
+    def iolog_name(self) -> str:
+        return f"{self.job_name}.iolog"
+
+
+def plan_files(
+    frame_maps: Sequence[FrameMap], *, buffer_frames: int, alignment_bytes: int | None = None
+) -> list[PlannedFile]:
+    """Schedule every file; checks each map lies inside its file, before fio runs."""
+    alignment = direct_io_alignment_bytes() if alignment_bytes is None else alignment_bytes
+    planned = []
+    for index, frame_map in enumerate(frame_maps, start=1):
+        check_inside_file(frame_map)
+        schedule = schedule_reads(frame_map, buffer_frames=buffer_frames, alignment_bytes=alignment)
+        planned.append(PlannedFile(frame_map, schedule, f"media-{index:02d}"))
+    return planned
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+def media_job_file(directory: Path, planned: Sequence[PlannedFile], log_dir: Path) -> FioJobFile:
+    """The job file replaying each planned file's trace; fio runs in `directory`, where the
+    links and traces are."""
+    jobs = []
+    for plan in planned:
+        file_bytes = plan.frame_map.file_bytes
+        jobs.append(
+            FioJob(
+                name=plan.job_name,
+                filename=plan.link_name,
+                rw="read",
+                # fio takes every read from the trace; bs only sizes its buffer
+                block_size_bytes=_round_up(
+                    max(plan.schedule.largest_read_bytes, 1), DIRECT_IO_ALIGNMENT_BYTES
+                ),
+                size_bytes=max(
+                    DIRECT_IO_ALIGNMENT_BYTES, file_bytes - file_bytes % DIRECT_IO_ALIGNMENT_BYTES
+                ),
+                iodepth=MEDIA_IODEPTH,
+                direct=True,
+                read_iolog=plan.iolog_name,
+                lat_log_prefix=str(log_dir / plan.job_name),
+            )
+        )
+    return FioJobFile(directory=directory, jobs=tuple(jobs), readonly=True)
+
+
+@dataclass(frozen=True, eq=False)
+class MediaFileResult:
+    """How one file played: every video frame judged, and the bytes fio read for it."""
+
+    frame_map: FrameMap
+    rates: MediaRates
+    schedule: ReadSchedule
+    frames: FrameStats
+    bytes_read: int
+    """What fio read for this file: the map's bytes plus alignment when every read completed."""
+    audio_reads: int
+    unmatched_completions: int
+    """Completions at offsets the trace never asked for (none, unless fio misbehaves)."""
+
+    @property
+    def dropped(self) -> int:
+        return self.frames.dropped_frames
+
+    def summary(self) -> str:
+        """backdrop.mov (ProRes 422 HQ 1920x1080 29.97, 27.5 MB/s mean, 31.2 peak): 14 of 360
+        frames dropped, worst 88 ms late."""
+        frames = self.frames
+        text = (
+            f"{self.frame_map.path.name} ({self.frame_map.describe()}, "
+            f"{self.rates.mean_mb_s:.1f} MB/s mean, {self.rates.peak_mb_s:.1f} peak): "
+            f"{frames.dropped_frames} of {frames.due_frames} frames dropped"
+        )
+        if frames.late_frames:
+            text += f", worst {frames.worst_lateness_ms:.0f} ms late"
+        if frames.missing_frames:
+            text += f", {frames.missing_frames} never arrived"
+        return text
+
+    def metadata(self) -> dict[str, JsonValue]:
+        frame_map, frames = self.frame_map, self.frames
+        return {
+            "path": str(frame_map.path),
+            "codec": frame_map.codec.description,
+            "fourcc": frame_map.codec.fourcc,
+            "raster": frame_map.raster,
+            "fps": round(float(frame_map.fps), 3),
+            "frames": frame_map.frames,
+            "duration_s": round(frame_map.duration_s, 3),
+            "mean_mb_s": round(self.rates.mean_mb_s, 3),
+            "peak_mb_s": round(self.rates.peak_mb_s, 3),
+            "dropped_frames": frames.dropped_frames,
+            "worst_lateness_ms": round(frames.worst_lateness_ms, 3),
+            "latency_p999_ms": round(frames.latency_percentile_ms(99.9), 3),
+            "bytes_read": self.bytes_read,
+            "map_bytes": self.schedule.map_bytes,
+            "alignment_bytes": self.schedule.alignment_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class MediaPlayback:
+    files: tuple[MediaFileResult, ...]
+
+    @property
+    def dropped(self) -> int:
+        return sum(result.dropped for result in self.files)
+
+    def failures(self) -> list[str]:
+        return [result.summary() for result in self.files if result.dropped]
+
+
+def judge(
+    schedule: ReadSchedule,
+    completions: Iterable[Completion],
+    *,
+    fps: float,
+    frames: int,
+) -> tuple[FrameStats, int, int, int]:
+    """Frame stats, bytes read, audio reads and unmatched completions of one file's log.
+
+    A completion is matched to its read by offset; a short read at the end of the file is
+    logged by fio with its offset advanced by the bytes it got, so that is tried as well."""
+    stats = FrameStats(fps=fps, buffer_frames=schedule.buffer_frames, due_frames=frames)
+    offsets, frame_index = schedule.offset_bytes, schedule.frame_index
+    reads = len(offsets)
+    matched = bytearray(reads)
+    oldest = bytes_read = audio_reads = unmatched = 0
+    add = stats.add
+    for completion in completions:
+        read = _match(offsets, matched, oldest, completion)
+        if read is None:
+            unmatched += 1
+            continue
+        matched[read] = 1
+        while oldest < reads and matched[oldest]:
+            oldest += 1
+        bytes_read += completion.block_bytes
+        frame = frame_index[read]
+        if frame == AUDIO:
+            audio_reads += 1
+        else:
+            add(frame, completion)
+    return stats, bytes_read, audio_reads, unmatched
+
+
+def _match(
+    offsets: array[int], matched: bytearray, oldest: int, completion: Completion
+) -> int | None:
+    wanted = (completion.offset_bytes, completion.offset_bytes - completion.block_bytes)
+    for read in range(oldest, min(oldest + MATCH_LOOKAHEAD_READS, len(offsets))):
+        if not matched[read] and offsets[read] in wanted:
+            return read
+    return None
+
+
+def play_media(
+    runner: FioRunner,
+    frame_maps: Sequence[FrameMap],
+    *,
+    buffer_frames: int,
+    label: str,
+    alignment_bytes: int | None = None,
+) -> MediaPlayback:
+    """Play every file at once, each from its start to its end, and judge each frame."""
+    if not frame_maps:
+        raise ValueError("play_media needs at least one file")
+    ticks_per_s = iolog_ticks_per_s(runner.fio.version, frame_maps[0].path)
+    planned = plan_files(frame_maps, buffer_frames=buffer_frames, alignment_bytes=alignment_bytes)
+    folder = runner.work_dir / f"{label}-media"
+    log_dir = folder / "logs"
+    shutil.rmtree(folder, ignore_errors=True)
+    log_dir.mkdir(parents=True)
+    try:
+        for plan in planned:
+            (folder / plan.link_name).symlink_to(plan.frame_map.path.resolve())
+            with (folder / plan.iolog_name).open("w", encoding="ascii") as trace:
+                write_iolog(plan.schedule, plan.link_name, trace, ticks_per_s=ticks_per_s)
+        run = runner.run(media_job_file(folder, planned, log_dir), label=label)
+        results = []
+        for plan in planned:
+            logs = sorted(log_dir.glob(f"{plan.job_name}_lat.*.log"))
+            if not logs:
+                raise FioError(f"fio wrote no per-I/O log for {plan.frame_map.path.name}")
+            stats, _, audio_reads, unmatched = judge(
+                plan.schedule,
+                read_completions(logs[0]),
+                fps=float(plan.frame_map.fps),
+                frames=plan.frame_map.frames,
+            )
+            results.append(
+                MediaFileResult(
+                    frame_map=plan.frame_map,
+                    rates=media_rates(plan.frame_map),
+                    schedule=plan.schedule,
+                    frames=stats,
+                    bytes_read=run.result.job(plan.job_name).read.io_bytes,
+                    audio_reads=audio_reads,
+                    unmatched_completions=unmatched,
+                )
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return MediaPlayback(tuple(results))

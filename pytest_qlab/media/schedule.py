@@ -1,0 +1,136 @@
+"""When a player reads each part of a movie: the read schedule a replay issues.
+
+A player with a buffer of B frames starts showing frame 0 once B frames are in, so frame k is
+shown (due) at t_k + B/f, t_k being its time in the file; it asks for frame k when frame k - B
+leaves the buffer, at t_k: B frames before it is due. This is the deadline the frame analysis
+judges ((k + B) / f for a constant rate). Audio chunks are read where they lie between the
+frames, in file order, at their own times. Issue times never go back: fio replays a trace in
+order, and a read listed late in the file is not issued before the one listed before it.
+
+Linux direct I/O reads whole 4 KiB blocks: each read's offset is aligned down and its end up,
+and the extra bytes are counted, so the bytes fio reports are the map's bytes plus alignment.
+A read whose aligned end passes the end of the file gets the bytes up to it (a short read),
+so only those count.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from dataclasses import dataclass
+
+from pytest_qlab.media.framemap import FrameMap
+
+AUDIO = -1
+"""The frame index of an audio read."""
+LINUX_DIRECT_IO_ALIGNMENT_BYTES = 4096
+
+
+def direct_io_alignment_bytes(platform: str = sys.platform) -> int:
+    """4 KiB on Linux (O_DIRECT needs aligned offsets and lengths); macOS's F_NOCACHE reads
+    any byte range."""
+    return LINUX_DIRECT_IO_ALIGNMENT_BYTES if platform.startswith("linux") else 1
+
+
+def align_read(offset_bytes: int, size_bytes: int, alignment_bytes: int) -> tuple[int, int]:
+    """(offset, length) of the whole aligned blocks covering a byte range."""
+    start = offset_bytes - offset_bytes % alignment_bytes
+    end = -(-(offset_bytes + size_bytes) // alignment_bytes) * alignment_bytes
+    return start, end - start
+
+
+@dataclass(frozen=True, eq=False)
+class ReadSchedule:
+    """The reads of one file in the order they are issued, as columns."""
+
+    issue_us: array[int]
+    offset_bytes: array[int]
+    """Aligned offsets, as fio reads them."""
+    length_bytes: array[int]
+    """Aligned lengths."""
+    frame_index: array[int]
+    """The video frame a read fetches, or AUDIO."""
+    map_bytes: int
+    """The bytes of the frames and chunks themselves."""
+    alignment_bytes: int
+    """What aligning the reads adds inside the file: the bytes read are map_bytes +
+    alignment_bytes."""
+    buffer_frames: int
+
+    @property
+    def reads(self) -> int:
+        return len(self.offset_bytes)
+
+    @property
+    def read_bytes(self) -> int:
+        return self.map_bytes + self.alignment_bytes
+
+    @property
+    def requested_bytes(self) -> int:
+        """What the reads ask for, past the end of the file included."""
+        return sum(self.length_bytes)
+
+    @property
+    def largest_read_bytes(self) -> int:
+        return max(self.length_bytes, default=0)
+
+    @property
+    def end_us(self) -> int:
+        return self.issue_us[-1] if self.issue_us else 0
+
+
+def schedule_reads(
+    frame_map: FrameMap, *, buffer_frames: int, alignment_bytes: int
+) -> ReadSchedule:
+    """Every frame and audio chunk of the map once, merged in file order."""
+    if buffer_frames < 0:
+        raise ValueError(f"the player buffer holds 0 or more frames, not {buffer_frames}")
+    if alignment_bytes < 1:
+        raise ValueError(f"alignment is at least 1 byte, not {alignment_bytes}")
+    issue, offsets, lengths, frames = array("q"), array("q"), array("q"), array("q")
+    video_offsets, video_sizes = frame_map.frame_offsets, frame_map.frame_sizes
+    video_times = frame_map.frame_times_us
+    audio_offsets, audio_sizes = frame_map.audio_offsets, frame_map.audio_sizes
+    audio_times = frame_map.audio_times_us
+    frame_count, chunk_count = len(video_offsets), len(audio_offsets)
+    file_bytes = frame_map.file_bytes
+    map_bytes = padding = last_issue_us = 0
+    frame = chunk = 0
+    while frame < frame_count or chunk < chunk_count:
+        take_video = chunk >= chunk_count or (
+            frame < frame_count and video_offsets[frame] <= audio_offsets[chunk]
+        )
+        if take_video:
+            offset, size, time_us, index = (
+                video_offsets[frame],
+                video_sizes[frame],
+                video_times[frame],
+                frame,
+            )
+            frame += 1
+        else:
+            offset, size, time_us, index = (
+                audio_offsets[chunk],
+                audio_sizes[chunk],
+                audio_times[chunk],
+                AUDIO,
+            )
+            chunk += 1
+        start = offset - offset % alignment_bytes
+        length = -(-(offset + size) // alignment_bytes) * alignment_bytes - start
+        last_issue_us = max(last_issue_us, time_us)
+        issue.append(last_issue_us)
+        offsets.append(start)
+        lengths.append(length)
+        frames.append(index)
+        map_bytes += size
+        padding += min(start + length, file_bytes) - start - size
+    return ReadSchedule(
+        issue_us=issue,
+        offset_bytes=offsets,
+        length_bytes=lengths,
+        frame_index=frames,
+        map_bytes=map_bytes,
+        alignment_bytes=padding,
+        buffer_frames=buffer_frames,
+    )
