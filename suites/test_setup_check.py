@@ -8,6 +8,7 @@ import pytest
 from pytest_qlab.core.verdict import BandwidthCheck, Judged, Rating
 from pytest_qlab.drive.advisories import ADVISORY_NAMES, Advisory
 from pytest_qlab.measure.replay import ReplayResult
+from pytest_qlab.modes.media import MediaCheck
 from pytest_qlab.modes.setup_check import SetupCheck
 from pytest_qlab.plugin.fixtures import Gate, Measure, Record, Requirements
 
@@ -82,6 +83,30 @@ def test_crossfade_playback(
     """During a crossfade two cue sets play at once; Excellent needs that without a drop."""
     result = qlab_measure(qlab_setup_check.crossfade_replay)
     _replay_verdict("crossfade replay", result, Rating.EXCELLENT, qlab_gate, qlab_record)
+
+
+def test_media_playback(
+    qlab_media: MediaCheck, qlab_measure: Measure, qlab_gate: Gate, qlab_record: Record
+) -> None:
+    """The show's own files, played together from the drive read-only, as QLab reads them:
+    every frame of every file before it is due."""
+    result = qlab_measure(qlab_media.playback)
+    qlab_record(result)
+    assert result.frames_read > 0, "the media replay read no frame at all"
+    message = f"media playback: {result.dropped} dropped frames (Acceptable needs none)\n"
+    qlab_gate(Rating.ACCEPTABLE, not result.dropped, message + "\n".join(result.failures()))
+
+
+def test_media_crossfade(
+    qlab_media: MediaCheck, qlab_measure: Measure, qlab_gate: Gate, qlab_record: Record
+) -> None:
+    """A crossfade of the show: the files play on while each starts again mid-file; Excellent
+    needs that without a drop."""
+    result = qlab_measure(qlab_media.crossfade)
+    qlab_record(result)
+    assert result.frames_read > 0, "the media crossfade read no frame at all"
+    message = f"media crossfade: {result.dropped} dropped frames (Excellent needs none)\n"
+    qlab_gate(Rating.EXCELLENT, not result.dropped, message + "\n".join(result.failures()))
 
 
 @pytest.mark.capacity

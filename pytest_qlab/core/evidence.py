@@ -20,6 +20,8 @@ from pytest_qlab.measure.phase import PhaseResult
 from pytest_qlab.measure.probe import ProbeResult
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.measure.sustained_outcome import SustainedOutcome
+from pytest_qlab.media.framemap import FrameMap
+from pytest_qlab.media.playback import MediaPlayback
 from pytest_qlab.report.matrix import CellKey
 from pytest_qlab.safety.leftovers import LeftoverCleanup
 from pytest_qlab.safety.volume import TargetVolume
@@ -63,6 +65,12 @@ class VolumeRecord:
     show_phases: dict[str, PhaseResult] = field(default_factory=dict)
     """Each show-pattern phase played, by name, in the show's order."""
     integrity: IntegrityResult | None = None
+    media: tuple[FrameMap, ...] = ()
+    """The show's own files on this volume (--qlab-media), mapped at the start of the run."""
+    media_playback: MediaPlayback | None = None
+    """The files played together as the normal set, read-only, frame by frame."""
+    media_crossfade: MediaPlayback | None = None
+    """The set playing on while each file starts again mid-file: a crossfade of the show."""
     interrupted: bool = False
     errors: list[str] = field(default_factory=list)
     """Measurements that failed (fio killed, an I/O error), each in one sentence."""
@@ -112,6 +120,10 @@ class VolumeRecord:
                     f"show pattern, {name}: {phase.crossfade_dropped} frames dropped during "
                     "crossfades"
                 )
+        if self.media_playback is not None:
+            normal += self.media_playback.failures()
+        if self.media_crossfade is not None:
+            crossfade += self.media_crossfade.failures()
         if self.integrity is not None and not self.integrity.intact:
             normal.append(self.integrity.message())  # corrupt data endangers any show
         found = {RequirementKey.NORMAL_PLAYBACK: normal, RequirementKey.CROSSFADE_PEAK: crossfade}

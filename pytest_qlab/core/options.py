@@ -87,8 +87,9 @@ def non_empty_path(text: str) -> str:
 class QlabOptions:
     volumes: tuple[str, ...]
     """As typed by the user; empty means the system temp directory."""
-    profile: str
-    """A TOML file or a built-in profile name."""
+    profile: str | None
+    """A TOML file or a built-in profile name; None: none given (the show's media describe the
+    show when named, else the default profile)."""
     fio: str | None
     time_scale: float
     require: Rating
@@ -98,6 +99,8 @@ class QlabOptions:
     throttle_drop_fraction: float = 0.20
     throttle_min_s: float = 30.0
     """Full-scale seconds; compressed by the time scale like every duration."""
+    media: tuple[str, ...] = ()
+    """The show's own media files or folders on the volumes, as typed (--qlab-media)."""
     """Seconds between progress lines in a log; None: a minute, compressed by the time scale."""
 
     @property

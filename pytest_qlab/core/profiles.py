@@ -263,6 +263,9 @@ class ShowProfile(BaseModel):
     player_buffer_frames: int = Field(default=3, ge=0, le=120)
     phases: tuple[PhaseSpec, ...] | None = Field(default=None, min_length=1, max_length=24)
     """The show pattern's phases; default: `default_phases` (2.5 h)."""
+    derived_from: tuple[str, ...] = Field(default=(), max_length=64)
+    """How the streams were found, one line each, when they come from the show's own media
+    (shown instead of the streams' own derivation)."""
 
     @model_validator(mode="after")
     def _unique_phase_names(self) -> Self:
@@ -335,7 +338,7 @@ class ShowProfile(BaseModel):
         return normal, crossfade
 
     def derivation_lines(self) -> list[str]:
-        lines = [stream.derivation() for stream in self.streams]
+        lines = list(self.derived_from) or [stream.derivation() for stream in self.streams]
         lines += [requirement.derivation for requirement in self.requirements()]
         return lines
 

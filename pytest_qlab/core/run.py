@@ -11,10 +11,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from pytest_qlab.core.options import QlabOptions
-from pytest_qlab.core.profiles import load_profile
+from pytest_qlab.core.profiles import ShowProfile, load_profile
 from pytest_qlab.core.session import QlabSession
 from pytest_qlab.drive import DriveInfo, probe_drive
 from pytest_qlab.fio import locate_fio
+from pytest_qlab.media.framemap import FrameMap, read_frame_map
+from pytest_qlab.media.selection import media_files, volume_of
+from pytest_qlab.media.show import show_from_media
 from pytest_qlab.modes.setup_check import SetupCheckPlan
 from pytest_qlab.safety.claim import VolumeClaim, claim_volume
 from pytest_qlab.safety.drive_lock import drive_key, lock_drives
@@ -38,7 +41,8 @@ def open_run(options: QlabOptions) -> QlabSession:
     """Raises a QlabError subclass (VolumeError, FioError, ProfileError) that says what to do,
     holding nothing by then. The caller closes the run (`QlabSession.close`)."""
     targets = resolve_targets(options.volumes)
-    profile = load_profile(options.profile)  # what the user typed first, then what is installed
+    media = show_media(options.media, targets)
+    profile = _show_profile(options, media)  # what the user typed first, then what is installed
     fio = locate_fio(options.fio)
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
     drives = {target.path: probe_drive(target.path) for target in targets}
@@ -60,7 +64,34 @@ def open_run(options: QlabOptions) -> QlabSession:
         record = session.volume(target)
         record.leftovers = claims[target.path].cleanup
         record.drive = drives[target.path]
+        record.media = media.get(target.path, ())
     return session
+
+
+def show_media(
+    named: Sequence[str], targets: Sequence[TargetVolume]
+) -> dict[Path, tuple[FrameMap, ...]]:
+    """Each volume's media, mapped from their sample tables before anything is written: a file
+    outside every volume, a folder without movies or a damaged movie is refused in one line."""
+    volumes = [target.path for target in targets]
+    found: dict[Path, list[FrameMap]] = {}
+    seen: set[Path] = set()
+    for raw in named:
+        for movie in media_files(raw):
+            if movie.resolve() in seen:
+                continue
+            seen.add(movie.resolve())
+            found.setdefault(volume_of(movie, volumes), []).append(read_frame_map(movie))
+    return {volume: tuple(maps) for volume, maps in found.items()}
+
+
+def _show_profile(options: QlabOptions, media: dict[Path, tuple[FrameMap, ...]]) -> ShowProfile:
+    """The profile the user named; else, with media, the show their files describe."""
+    if options.profile is not None or not media:
+        return load_profile(options.profile or "default")
+    every_file = [frame_map for maps in media.values() for frame_map in maps]
+    buffer_frames = load_profile("default").player_buffer_frames
+    return show_from_media(every_file, player_buffer_frames=buffer_frames)
 
 
 def _drive_keys(drives: dict[Path, DriveInfo]) -> list[tuple[Path, str]]:

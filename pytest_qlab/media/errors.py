@@ -38,3 +38,11 @@ class MediaSampleTableError(MediaError):
 
 class MediaReplayError(MediaError):
     """The installed fio cannot replay a timed trace of this file."""
+
+
+class MediaOutsideVolumeError(MediaError):
+    """The file is on another drive than every --volume: replaying it measures the wrong drive."""
+
+
+class MediaFolderEmptyError(MediaError):
+    """A folder named as the show's media holds no movie."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
+from pytest_qlab.core.rows import ReportRow
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import DIRECT_IO_ALIGNMENT_BYTES, FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner
@@ -163,8 +164,25 @@ class MediaPlayback:
     def dropped(self) -> int:
         return sum(result.dropped for result in self.files)
 
+    @property
+    def frames_read(self) -> int:
+        return sum(result.frames.frames_read for result in self.files)
+
     def failures(self) -> list[str]:
         return [result.summary() for result in self.files if result.dropped]
+
+    def metadata(self) -> dict[str, JsonValue]:
+        return {
+            "files": len(self.files),
+            "dropped_frames": self.dropped,
+            "bytes_read": sum(result.bytes_read for result in self.files),
+            "per_file": [result.metadata() for result in self.files],
+        }
+
+    def report_row(self) -> ReportRow:
+        return ReportRow(
+            f"{len(self.files)} files, {self.dropped} dropped frames", "no dropped frame"
+        )
 
 
 def judge(

@@ -24,6 +24,7 @@ from pytest_qlab.core.verdict import Rating, Requirement
 from pytest_qlab.drive import probe_drive
 from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
+from pytest_qlab.modes.media import MediaCheck
 from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
 from pytest_qlab.modes.show_pattern import ShowPatternCheck, ShowPatternPlan
 from pytest_qlab.modes.sustained import SustainedCheck, SustainedPlan
@@ -138,6 +139,21 @@ def qlab_setup_check(
     """The setup check's measurements on this volume, each taken once."""
     record = qlab_session.volume(qlab_volume)
     return SetupCheck(qlab_runner, qlab_scratch, qlab_setup_plan, qlab_session.profile, record)
+
+
+@pytest.fixture(scope="session")
+def qlab_media(
+    qlab_runner: FioRunner,
+    qlab_setup_plan: SetupCheckPlan,
+    qlab_session: QlabSession,
+    qlab_volume: TargetVolume,
+) -> MediaCheck:
+    """The show's own media on this volume, replayed read-only; skips a volume without any."""
+    record = qlab_session.volume(qlab_volume)
+    if not record.media:
+        pytest.skip(f"no --qlab-media on {qlab_volume.name}")
+    buffer_frames = qlab_session.profile.player_buffer_frames
+    return MediaCheck(qlab_runner, qlab_setup_plan, record, buffer_frames=buffer_frames)
 
 
 @pytest.fixture(scope="session")

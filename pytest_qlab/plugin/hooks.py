@@ -93,10 +93,13 @@ class QlabPlugin:
         chosen = set(re.findall(r"\w+", config.option.markexpr or "")) & set(LONG_MODES)
         keep: list[pytest.Item] = []
         left_out: list[pytest.Item] = []
+        media = any(self.run.volume(target).media for target in self.run.targets)
         for item in items:
             long_run = any(
                 item.get_closest_marker(marker) for marker in LONG_MODES if marker not in chosen
             )
+            if not media and "qlab_media" in getattr(item, "fixturenames", ()):
+                continue  # without --qlab-media the media items are no part of the run
             (left_out if long_run and item.path.resolve() not in named else keep).append(item)
         if left_out:
             config.hook.pytest_deselected(items=left_out)
@@ -245,5 +248,13 @@ def write_verdicts(terminalreporter: Any, report: QlabReport) -> None:
                 terminalreporter.line(f"  WARN {advisory.title}: {advisory.message}", yellow=True)
         if volume.max_streams:
             terminalreporter.line(f"  {volume.max_streams}")
+        for item in volume.media:
+            played = "not played"
+            if item.dropped_frames is not None:
+                played = f"{item.dropped_frames} of {item.frames_played} frames played dropped"
+            terminalreporter.line(
+                f"  media {item.path} ({item.codec} {item.raster} {item.fps:g}, "
+                f"{item.peak_mb_s:.1f} MB/s peak): {played}"
+            )
         if volume.layout:
             terminalreporter.line(f"  {volume.layout}")

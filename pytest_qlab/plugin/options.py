@@ -54,6 +54,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: the specified 1 x 440 MB/s + 3 x 72 MB/s show)"
     )
     group.addoption("--qlab-profile", dest="qlab_profile", metavar="TOML|NAME", help=help_profile)
+    group.addoption(
+        "--qlab-media",
+        action="append",
+        dest="qlab_media",
+        type=non_empty_path,
+        metavar="PATH",
+        help="the show's own media on the volume: a movie, or a folder whose .mov/.mp4/.m4v "
+        "files are all taken (repeatable); opened read-only and replayed frame by frame",
+    )
     help_dir = f"folder for the default HTML and JSON reports (default: {DEFAULT_REPORT_DIR})"
     group.addoption("--qlab-report-dir", dest="qlab_report_dir", metavar="DIR", help=help_dir)
     group.addoption(
@@ -123,7 +132,7 @@ def read_options(config: pytest.Config) -> QlabOptions:
         interval_s = _from_ini(config, "qlab_progress_interval", progress_interval)
     return QlabOptions(
         volumes=tuple(config.getoption("qlab_volumes") or ()),
-        profile=str(profile or "default"),
+        profile=str(profile) if profile else None,
         fio=config.getoption("qlab_fio"),
         time_scale=1.0 if scale is None else scale,
         require=require or Rating.ACCEPTABLE,
@@ -132,4 +141,5 @@ def read_options(config: pytest.Config) -> QlabOptions:
         progress_interval_s=interval_s,
         throttle_drop_fraction=config.getoption("qlab_throttle_drop") or 0.20,
         throttle_min_s=config.getoption("qlab_throttle_time") or 30.0,
+        media=tuple(config.getoption("qlab_media") or ()),
     )

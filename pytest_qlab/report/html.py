@@ -9,7 +9,7 @@ from pytest_qlab.core.modes import MODES
 from pytest_qlab.core.profiles import CODEC_NAMES, RASTER_NAMES
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell
-from pytest_qlab.report.model import ProfileReport, QlabReport, VolumeReport
+from pytest_qlab.report.model import MediaReport, ProfileReport, QlabReport, VolumeReport
 from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, verdict_line, volume_line
 
 _COLOURS = {True: "#1b7837", False: "#b2182b"}  # green / red, distinguishable in greyscale too
@@ -48,6 +48,7 @@ def verdict_banner(report: QlabReport) -> list[str]:
             + f"<ul>{reasons}</ul>"
             + _capacity_paragraph(volume.max_streams)
             + _advisory_list(volume)
+            + media_table(volume.media)
             + "</div>"
         )
     blocks.append(profile_block(report.profile))
@@ -124,6 +125,57 @@ def matrix_table(cells: list[MatrixCell], title: str) -> str:
         "&#10003; = replayed frame by frame without a drop.</p>"
         f'<table border="1" cellpadding="3"><tr><th>ProRes</th>{header}</tr>'
         f"{''.join(body)}</table></div>"
+    )
+
+
+MEDIA_COLUMNS = (
+    "file",
+    "codec",
+    "raster",
+    "fps",
+    "frames",
+    "mean MB/s",
+    "peak MB/s",
+    "frames played",
+    "dropped frames",
+    "worst lateness (ms)",
+    "p99.9 latency (ms)",
+    "bytes read",
+)
+
+
+def media_table(media: Sequence[MediaReport]) -> str:
+    """The show's own files and how each played: what production recognises by name."""
+    if not media:
+        return ""
+
+    def cells(item: MediaReport) -> list[str]:
+        played = [
+            item.frames_played,
+            item.dropped_frames,
+            item.worst_lateness_ms,
+            item.latency_p999_ms,
+            item.bytes_read,
+        ]
+        return [
+            item.path,
+            f"{item.codec} ({item.fourcc})",
+            item.raster,
+            f"{item.fps:g}",
+            str(item.frames),
+            f"{item.mean_mb_s:.1f}",
+            f"{item.peak_mb_s:.1f}",
+            *("not played" if value is None else f"{value:g}" for value in played),
+        ]
+
+    head = "".join(f"<th>{escape(name)}</th>" for name in MEDIA_COLUMNS)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells(item)) + "</tr>"
+        for item in media
+    )
+    return (
+        '<div class="qlab-media"><h3>The show\'s media</h3>'
+        f'<table border="1" cellpadding="3"><tr>{head}</tr>{rows}</table></div>'
     )
 
 

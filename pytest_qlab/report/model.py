@@ -13,12 +13,14 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
+from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
-1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`."""
+1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
+1.3 a volume's `media` (the show's own files and how they played)."""
 
 
 class RequirementReport(BaseModel):
@@ -39,6 +41,28 @@ class ProfileReport(BaseModel):
     streams: list[str]
     crossfade_streams: list[str]
     derivation: list[str]
+
+
+class MediaReport(BaseModel):
+    """One of the show's files on the volume: what it is, and how its playback went (None:
+    not played, e.g. the media items were deselected or the run was interrupted first)."""
+
+    path: str
+    """Relative to the volume."""
+    codec: str
+    fourcc: str
+    raster: str
+    fps: float
+    frames: int
+    duration_s: float
+    mean_mb_s: float
+    peak_mb_s: float
+    frames_played: int | None
+    """Frames of the file the setup check's media replay played (a stretch of it)."""
+    dropped_frames: int | None
+    worst_lateness_ms: float | None
+    latency_p999_ms: float | None
+    bytes_read: int | None
 
 
 class VolumeReport(BaseModel):
@@ -67,6 +91,8 @@ class VolumeReport(BaseModel):
     reclaimed_bytes: int = 0
     layout: str | None = None
     """How long laying out the setup check's test files took, e.g. "layout: 2.1 GB ... "."""
+    media: list[MediaReport] = []
+    """The show's own files (--qlab-media) on this volume, in play order."""
 
 
 class QlabReport(BaseModel):
@@ -112,7 +138,42 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         cleanup=record.leftovers.lines() if record.leftovers else [],
         reclaimed_bytes=record.leftovers.reclaimed_bytes if record.leftovers else 0,
         layout=record.layout_summary(),
+        media=media_reports(record),
     )
+
+
+def media_reports(record: VolumeRecord) -> list[MediaReport]:
+    played = (
+        {}
+        if record.media_playback is None
+        else {result.frame_map.path: result for result in record.media_playback.files}
+    )
+    reports = []
+    for frame_map in record.media:
+        rates = media_rates(frame_map)
+        result = played.get(frame_map.path)
+        frames = None if result is None else result.frames
+        reports.append(
+            MediaReport(
+                path=str(frame_map.path.resolve().relative_to(record.target.path.resolve())),
+                codec=frame_map.codec.description,
+                fourcc=frame_map.codec.fourcc,
+                raster=frame_map.raster,
+                fps=round(float(frame_map.fps), 3),
+                frames=frame_map.frames,
+                duration_s=round(frame_map.duration_s, 3),
+                mean_mb_s=round(rates.mean_mb_s, 3),
+                peak_mb_s=round(rates.peak_mb_s, 3),
+                frames_played=None if frames is None else frames.due_frames,
+                dropped_frames=None if frames is None else frames.dropped_frames,
+                worst_lateness_ms=None if frames is None else round(frames.worst_lateness_ms, 3),
+                latency_p999_ms=(
+                    None if frames is None else round(frames.latency_percentile_ms(99.9), 3)
+                ),
+                bytes_read=None if result is None else result.bytes_read,
+            )
+        )
+    return reports
 
 
 def volume_matrix(headroom: float, record: VolumeRecord) -> list[MatrixCell]:

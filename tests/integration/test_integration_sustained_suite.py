@@ -1,4 +1,4 @@
-"""The max-sustained suite end to end with real fio at time scale 0.0025 (18 s per run): windows,
+"""The max-sustained suite end to end with real fio at time scale 0.00125 (9 s per run): windows,
 progress lines in a log, the rating fed by the lowest window, Ctrl-C keeping what was measured,
 and throttling proven on a real slowdown: the main job runs in a cgroup v1 blkio group whose
 read limit is lowered part-way through the sustained read."""
@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SCALE = "0.0025"
-"""Two hours become 18 s: 1 s windows, a 1 s warm-up, a 2 s baseline, 2 s is throttling."""
-PLANNED_S = 18.0
+SCALE = "0.00125"
+"""Two hours become 9 s: 1 s windows, a 1 s warm-up, a 2 s baseline, 2 s is throttling (the
+rule itself is unit-tested on recorded windows; these runs prove it on fio's own)."""
+PLANNED_S = 9.0
 PROFILE = """\
 name = "two HD 422"
 [[streams]]
@@ -36,8 +37,8 @@ STEADY_BYTES_S = 100_000_000
 """Well below what the disk does, so the run measures the limit, not the neighbours."""
 SLOW_BYTES_S = 20_000_000
 """Below the profile's 30.5 MB/s normal playback: throttling and a missed requirement."""
-SLOW_FROM_S = 9.0
-_PROGRESS = re.compile(r"^qlab sustained (read|write) \[[^\]]+\]: \d+:\d\d of 0:18, ", re.M)
+SLOW_FROM_S = 4.5
+_PROGRESS = re.compile(r"^qlab sustained (read|write) \[[^\]]+\]: \d+:\d\d of 0:09, ", re.M)
 
 
 def _profile(tmp_path: Path) -> str:
@@ -111,7 +112,7 @@ def test_steady_sustained_suite_end_to_end(
     assert read["outcome"] == "passed", read
     metadata = read["metadata"]
     assert 0.9 * PLANNED_S <= metadata["read_duration_s"] <= PLANNED_S + 2
-    assert 15 <= len(metadata["windows"]) <= 300  # 1 s windows over 18 s
+    assert 7 <= len(metadata["windows"]) <= 300  # 1 s windows over 9 s
     assert metadata["lowest_window_mb_s"] < STEADY_BYTES_S / 1e6 * 1.15, "the limit did not hold"
     assert metadata["required_mb_s"] == pytest.approx(30.4, abs=0.2)
     assert set(metadata["thermal"]) == {"summary", "series"}
@@ -210,7 +211,7 @@ def test_ctrl_c_during_the_sustained_read_keeps_what_was_measured(
     process = main_job.start(volume, *_args(tmp_path, "read"), scale=SCALE)
     try:
         fio_watch.wait_for(process, "sustained-read", timeout_s=120)
-        time.sleep(6)  # several windows measured
+        time.sleep(4)  # several windows measured, the read not over yet
         os.kill(process.pid, signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
     finally:
