@@ -99,6 +99,8 @@ class QlabOptions:
     throttle_min_s: float = 30.0
     """Full-scale seconds; compressed by the time scale like every duration."""
     """Seconds between progress lines in a log; None: a minute, compressed by the time scale."""
+    streams: tuple[str, ...] = ()
+    """--qlab-stream specs as typed; when given, they describe the show instead of `profile`."""
 
     @property
     def rehearsal(self) -> bool:

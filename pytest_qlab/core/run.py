@@ -13,6 +13,7 @@ from pathlib import Path
 from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.profiles import load_profile
 from pytest_qlab.core.session import QlabSession
+from pytest_qlab.core.stream_flags import profile_from_streams
 from pytest_qlab.drive import DriveInfo, probe_drive
 from pytest_qlab.fio import locate_fio
 from pytest_qlab.modes.setup_check import SetupCheckPlan
@@ -38,7 +39,11 @@ def open_run(options: QlabOptions) -> QlabSession:
     """Raises a QlabError subclass (VolumeError, FioError, ProfileError) that says what to do,
     holding nothing by then. The caller closes the run (`QlabSession.close`)."""
     targets = resolve_targets(options.volumes)
-    profile = load_profile(options.profile)  # what the user typed first, then what is installed
+    # the show is checked before fio: what the user typed first, then what is installed
+    if options.streams:
+        profile = profile_from_streams(options.streams)
+    else:
+        profile = load_profile(options.profile)
     fio = locate_fio(options.fio)
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
     drives = {target.path: probe_drive(target.path) for target in targets}
