@@ -102,6 +102,8 @@ class QlabOptions:
     media: tuple[str, ...] = ()
     """The show's own media files or folders on the volumes, as typed (--qlab-media)."""
     """Seconds between progress lines in a log; None: a minute, compressed by the time scale."""
+    streams: tuple[str, ...] = ()
+    """--qlab-stream specs as typed; when given, they describe the show instead of `profile`."""
 
     @property
     def rehearsal(self) -> bool:

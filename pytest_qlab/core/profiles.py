@@ -310,6 +310,11 @@ class ShowProfile(BaseModel):
             return self.crossfade.peak_mb_s
         return sum(stream.total_mb_s for stream in self.crossfade_streams) * self.headroom
 
+    @property
+    def subject(self) -> str:
+        """How a requirement's derivation names the show it was derived from."""
+        return f"profile {self.name!r}"
+
     def _sum_text(self, streams: tuple[StreamSpec, ...]) -> str:
         parts = " + ".join(f"{stream.count} x {stream.mb_s_each:.1f}" for stream in streams)
         headroom = f" x headroom {self.headroom:g}" if self.headroom != 1 else ""
@@ -321,7 +326,7 @@ class ShowProfile(BaseModel):
             level=Rating.ACCEPTABLE,
             required_mb_s=self.normal_mb_s,
             derivation=(
-                f"normal playback of profile {self.name!r}: {self._sum_text(self.streams)} "
+                f"normal playback of {self.subject}: {self._sum_text(self.streams)} "
                 f"= {self.normal_mb_s:.1f} MB/s"
             ),
         )
@@ -333,7 +338,7 @@ class ShowProfile(BaseModel):
             key=RequirementKey.CROSSFADE_PEAK,
             level=Rating.EXCELLENT,
             required_mb_s=self.crossfade_mb_s,
-            derivation=f"crossfade peak of profile {self.name!r}: {how}",
+            derivation=f"crossfade peak of {self.subject}: {how}",
         )
         return normal, crossfade
 

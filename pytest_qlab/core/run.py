@@ -13,6 +13,7 @@ from pathlib import Path
 from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.profiles import ShowProfile, load_profile
 from pytest_qlab.core.session import QlabSession
+from pytest_qlab.core.stream_flags import profile_from_streams
 from pytest_qlab.drive import DriveInfo, probe_drive
 from pytest_qlab.fio import locate_fio
 from pytest_qlab.media.framemap import FrameMap, read_frame_map
@@ -42,7 +43,8 @@ def open_run(options: QlabOptions) -> QlabSession:
     holding nothing by then. The caller closes the run (`QlabSession.close`)."""
     targets = resolve_targets(options.volumes)
     media = show_media(options.media, targets)
-    profile = _show_profile(options, media)  # what the user typed first, then what is installed
+    # the show is checked before fio: what the user typed first, then what is installed
+    profile = _show_profile(options, media)
     fio = locate_fio(options.fio)
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
     drives = {target.path: probe_drive(target.path) for target in targets}
@@ -86,7 +88,10 @@ def show_media(
 
 
 def _show_profile(options: QlabOptions, media: dict[Path, tuple[FrameMap, ...]]) -> ShowProfile:
-    """The profile the user named; else, with media, the show their files describe."""
+    """The streams given as flags, or the profile the user named; else, with media, the show
+    their files describe."""
+    if options.streams:
+        return profile_from_streams(options.streams)
     if options.profile is not None or not media:
         return load_profile(options.profile or "default")
     every_file = [frame_map for maps in media.values() for frame_map in maps]

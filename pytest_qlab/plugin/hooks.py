@@ -112,7 +112,10 @@ class QlabPlugin:
         run = self.run
         lines = [
             f"qlab: {run.fio.version_text}, required rating {run.options.require.label}, "
-            f"time scale {run.options.time_scale:g}"
+            f"time scale {run.options.time_scale:g}",
+            # Before anything is measured, so a mistyped show is caught at the start.
+            f"qlab profile: {run.profile.name} (normal playback {run.profile.normal_mb_s:.1f} "
+            f"MB/s, crossfade peak {run.profile.crossfade_mb_s:.1f} MB/s)",
         ]
         for target in run.targets:
             record = run.volume(target)

@@ -63,6 +63,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the show's own media on the volume: a movie, or a folder whose .mov/.mp4/.m4v "
         "files are all taken (repeatable); opened read-only and replayed frame by frame",
     )
+    group.addoption(
+        "--qlab-stream",
+        action="append",
+        dest="qlab_streams",
+        metavar="SPEC",
+        help="a stream of the show, instead of a profile: [COUNTx]CODEC:WIDTHxHEIGHT@FPS "
+        "(e.g. hq:3840x2160@29.97, 3x422:1920x1080@25) or [COUNTx]<rate>MB/s@FPS "
+        "(e.g. 2x18.4MB/s@29.97); repeat for each kind of stream",
+    )
     help_dir = f"folder for the default HTML and JSON reports (default: {DEFAULT_REPORT_DIR})"
     group.addoption("--qlab-report-dir", dest="qlab_report_dir", metavar="DIR", help=help_dir)
     group.addoption(
@@ -127,6 +136,12 @@ def read_options(config: pytest.Config) -> QlabOptions:
     require = config.getoption("qlab_require") or _from_ini(config, "qlab_require", rating_level)
     report_dir = config.getoption("qlab_report_dir") or config.getini("qlab_report_dir")
     profile = config.getoption("qlab_profile") or config.getini("qlab_profile")
+    streams = tuple(config.getoption("qlab_streams") or ())
+    if streams and config.getoption("qlab_profile"):
+        raise pytest.UsageError(
+            "--qlab-stream and --qlab-profile both describe the show: drop --qlab-profile to "
+            "play the streams, or drop every --qlab-stream to play the profile"
+        )
     interval_s = config.getoption("qlab_progress_interval")
     if interval_s is None:
         interval_s = _from_ini(config, "qlab_progress_interval", progress_interval)
@@ -142,4 +157,5 @@ def read_options(config: pytest.Config) -> QlabOptions:
         throttle_drop_fraction=config.getoption("qlab_throttle_drop") or 0.20,
         throttle_min_s=config.getoption("qlab_throttle_time") or 30.0,
         media=tuple(config.getoption("qlab_media") or ()),
+        streams=streams,
     )

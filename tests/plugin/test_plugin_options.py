@@ -16,6 +16,7 @@ OPTION_HELP = {
     "--qlab-time-scale=F": ["compress every duration by F", "0 < F <= 1", "REHEARSAL"],
     "--qlab-require=LEVEL": ["rating that makes the run pass", "acceptable", "excellent"],
     "--qlab-profile=TOML|NAME": ["show profile", "TOML file", "built-in name"],
+    "--qlab-stream=SPEC": ["a stream of the show", "hq:3840x2160@29.97", "MB/s@FPS", "repeat"],
     "--qlab-report-dir=DIR": ["folder for the default HTML and JSON reports", "default: reports"],
     "--qlab-keep-files": ["keep the scratch folder on the volume"],
 }
