@@ -96,12 +96,12 @@ class QlabOptions:
     report_dir: Path
     keep_files: bool
     progress_interval_s: float | None = None
+    """Seconds between progress lines in a log; None: a minute, compressed by the time scale."""
     throttle_drop_fraction: float = 0.20
     throttle_min_s: float = 30.0
     """Full-scale seconds; compressed by the time scale like every duration."""
     media: tuple[str, ...] = ()
     """The show's own media files or folders on the volumes, as typed (--qlab-media)."""
-    """Seconds between progress lines in a log; None: a minute, compressed by the time scale."""
     streams: tuple[str, ...] = ()
     """--qlab-stream specs as typed; when given, they describe the show instead of `profile`."""
 
