@@ -93,16 +93,20 @@ class QlabPlugin:
         chosen = set(re.findall(r"\w+", config.option.markexpr or "")) & set(LONG_MODES)
         keep: list[pytest.Item] = []
         left_out: list[pytest.Item] = []
+        no_media: list[pytest.Item] = []
         media = any(self.run.volume(target).media for target in self.run.targets)
         for item in items:
             long_run = any(
                 item.get_closest_marker(marker) for marker in LONG_MODES if marker not in chosen
             )
             if not media and "qlab_media" in getattr(item, "fixturenames", ()):
-                continue  # without --qlab-media the media items are no part of the run
-            (left_out if long_run and item.path.resolve() not in named else keep).append(item)
-        if left_out:
-            config.hook.pytest_deselected(items=left_out)
+                no_media.append(item)  # without --qlab-media there is no media to play
+            elif long_run and item.path.resolve() not in named:
+                left_out.append(item)
+            else:
+                keep.append(item)
+        if left_out or no_media:
+            config.hook.pytest_deselected(items=[*left_out, *no_media])
             items[:] = keep
         self.long_runs_left_out = len(left_out)
 

@@ -18,7 +18,7 @@ from pytest_qlab.media.iolog import IOLOG_HEADER, TRACE_ORIGIN_TICKS, iolog_tick
 from pytest_qlab.media.playback import play_media
 from tests.helpers.media import make_movie
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 CALIBRATION_READS = 30
 CALIBRATION_SPACING_TICKS = 33_000

@@ -35,6 +35,7 @@ def _show(volume: Path, seconds: float = 6.0) -> Path:
     return folder
 
 
+@pytest.mark.timing
 def test_two_files_play_without_a_drop_and_stay_byte_identical(
     tmp_path: Path,
     main_job: MainJobRunner,

@@ -18,7 +18,7 @@ from pytest_qlab.core.profiles import StreamSpec
 from pytest_qlab.fio import FioRunner, locate_fio
 from pytest_qlab.measure.replay import expand, replay
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 REPO = Path(__file__).resolve().parents[2]
 TIME_SCALE = "0.02"

@@ -13,7 +13,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.integration.conftest import MainJobRunner
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 PROFILE = """\
 name = "two HD 422"

@@ -15,7 +15,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, FioWatch, MainJobRunner
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 SCALE = "0.01"
 """The 15-minute phase lasts 9 s, in 1 s windows; 2 s below the line is throttling."""

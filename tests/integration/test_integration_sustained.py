@@ -35,7 +35,7 @@ from pytest_qlab.modes.sustained import SustainedPlan
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, FioWatch
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 REPO = Path(__file__).resolve().parents[2]
 FILE_BYTES = 64 * BYTES_PER_MIB

@@ -18,7 +18,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, FioWatch, MainJob, MainJobRunner
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 SCALE = "0.00125"
 """Two hours become 9 s: 1 s windows, a 1 s warm-up, a 2 s baseline, 2 s is throttling (the
