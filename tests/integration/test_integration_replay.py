@@ -18,7 +18,7 @@ from pytest_qlab.core.profiles import StreamSpec
 from pytest_qlab.fio import FioRunner, locate_fio
 from pytest_qlab.measure.replay import expand, replay
 
-pytestmark = [pytest.mark.integration, pytest.mark.timing]
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 TIME_SCALE = "0.02"
@@ -96,6 +96,7 @@ def _test_entry(document: dict[str, Any], name: str) -> dict[str, Any]:
     return entries[0]
 
 
+@pytest.mark.timing
 def test_core_replay_of_light_streams_drops_nothing(tmp_path: Path) -> None:
     """The core without pytest: two streams on pre-written files, every frame on time."""
     spec = StreamSpec(codec="proxy", raster="1920x1080", fps=25, count=2)
@@ -126,6 +127,7 @@ def test_core_replay_of_light_streams_drops_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "control" / "light-logs").exists(), "per-I/O logs must be removed"
 
 
+@pytest.mark.timing
 def test_light_profile_plays_without_a_dropped_frame(tmp_path: Path) -> None:
     volume = tmp_path / "volume"
     volume.mkdir()

@@ -35,7 +35,7 @@ from pytest_qlab.modes.sustained import SustainedPlan
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, FioWatch
 
-pytestmark = [pytest.mark.integration, pytest.mark.timing]
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 FILE_BYTES = 64 * BYTES_PER_MIB
@@ -84,6 +84,7 @@ def _read_job(volume: Path, runtime_ms: int) -> FioJobFile:
     )
 
 
+@pytest.mark.timing
 def test_status_documents_arrive_while_fio_runs(runner: FioRunner, volume: Path) -> None:
     lay_out(runner, volume, [(READ_FILE, FILE_BYTES)])
     arrivals: list[tuple[float, int]] = []
@@ -105,6 +106,7 @@ def test_status_documents_arrive_while_fio_runs(runner: FioRunner, volume: Path)
     assert run.snapshots == ()
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("direction", ["read", "write"])
 def test_sustained_run_produces_contiguous_windows_and_a_verdict(
     runner: FioRunner, volume: Path, direction: str
@@ -222,6 +224,7 @@ SLOW_FROM_S = 5.0
 RECOVER_AT_S = 8.0
 
 
+@pytest.mark.timing
 @pytest.mark.needs_root
 def test_a_disk_slowing_down_mid_run_is_throttling_and_the_steady_part_is_not(
     runner: FioRunner,

@@ -18,7 +18,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, FioWatch, MainJob, MainJobRunner
 
-pytestmark = [pytest.mark.integration, pytest.mark.timing]
+pytestmark = pytest.mark.integration
 
 SCALE = "0.00125"
 """Two hours become 9 s: 1 s windows, a 1 s warm-up, a 2 s baseline, 2 s is throttling (the
@@ -82,6 +82,7 @@ def _check_progress_lines(job: MainJob, direction: str) -> None:
     assert len(lines) >= 3, f"no progress lines for the {direction} in a log:\n{job.stdout}"
 
 
+@pytest.mark.timing
 @pytest.mark.needs_root
 def test_steady_sustained_suite_end_to_end(
     tmp_path: Path,
@@ -138,6 +139,7 @@ def test_steady_sustained_suite_end_to_end(
     assert not (volume / ".pytest-qlab").exists(), "scratch folder left behind"
 
 
+@pytest.mark.timing
 @pytest.mark.needs_root
 @pytest.mark.parametrize("repeat", [1, 2])
 def test_a_steady_read_is_never_called_throttled(
@@ -160,6 +162,7 @@ def test_a_steady_read_is_never_called_throttled(
     assert job.volume_report()["measurements"]["sustained_read_throttled"] is False
 
 
+@pytest.mark.timing
 @pytest.mark.needs_root
 def test_a_read_slowing_down_part_way_is_throttling_and_fails_the_suite(
     tmp_path: Path,

@@ -13,7 +13,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, MainJobRunner
 
-pytestmark = [pytest.mark.integration, pytest.mark.timing]
+pytestmark = pytest.mark.integration
 
 READ_LIMIT_BYTES_S = 100_000_000
 SCRATCH_ROOT_NAME = ".pytest-qlab"
