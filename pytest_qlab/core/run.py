@@ -39,8 +39,8 @@ def resolve_targets(volumes: Sequence[str]) -> tuple[TargetVolume, ...]:
 
 
 def open_run(options: QlabOptions) -> QlabSession:
-    """Raises a QlabError subclass (VolumeError, FioError, ProfileError) that says what to do,
-    holding nothing by then. The caller closes the run (`QlabSession.close`)."""
+    """Raises a QlabError subclass (VolumeError, MediaError, ProfileError, FioError) that says
+    what to do, holding nothing by then. The caller closes the run (`QlabSession.close`)."""
     targets = resolve_targets(options.volumes)
     media = show_media(options.media, targets)
     # the show is checked before fio: what the user typed first, then what is installed
