@@ -1,6 +1,7 @@
-"""The show-pattern suite end to end with real fio at time scale 0.00125 (the 2.5 h show in about
-11 s; each act still holds a crossfade): one item per phase, in the show's order, each with its throughput windows and throttle
-verdict, and live progress lines in a log (stdout is a pipe here, not a terminal)."""
+"""The show-pattern suite end to end with real fio at time scale 0.00125 (the 2.5 h show in
+about 11 s; each act still holds a crossfade): one item per phase, in the show's order, each
+with its throughput windows and throttle verdict, and live progress lines in a log (stdout is a
+pipe here, not a terminal)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def test_show_pattern_phases_in_order_with_windows_and_progress(
     profile = tmp_path / "two-hd.toml"
     profile.write_text(PROFILE, encoding="utf-8")
 
-    job = main_job.run(volume, "-m", "show_pattern", "--qlab-profile", str(profile), scale="0.00125")
+    job = main_job.run(
+        volume, "-m", "show_pattern", "--qlab-profile", str(profile), scale="0.00125"
+    )
 
     assert "Traceback" not in job.output, job.output
     tests = job.report()["tests"]
