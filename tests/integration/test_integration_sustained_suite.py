@@ -141,16 +141,14 @@ def test_steady_sustained_suite_end_to_end(
 
 @pytest.mark.timing
 @pytest.mark.needs_root
-@pytest.mark.parametrize("repeat", [1, 2])
 def test_a_steady_read_is_never_called_throttled(
     tmp_path: Path,
     main_job: MainJobRunner,
     blkio_cgroup: BlkioCgroup,
     block_device: tuple[int, int],
-    repeat: int,
 ) -> None:
-    """No false positive across repeated runs (with the end-to-end run above, three)."""
-    del repeat
+    """No false positive on a second real run (the end-to-end run above is the first; the
+    fast tier holds recorded steady reads to the same rule)."""
     volume = tmp_path / "Show"
     volume.mkdir()
     blkio_cgroup.limit_read(block_device, STEADY_BYTES_S)
