@@ -99,8 +99,10 @@ class VolumeRecord:
         if read is not None and read.result.throttle.throttled:
             normal.append(read.throttle_message())
         for outcome in (self.sustained_read, self.sustained_write):
-            critical = None if outcome is None else outcome.critical_failure()
-            if outcome is not None and critical is not None:
+            if outcome is None:
+                continue
+            critical = outcome.critical_failure()
+            if critical is not None:
                 normal.append(f"sustained {outcome.result.direction}: {critical}")
         for name, phase in self.show_phases.items():
             if phase.normal_dropped:

@@ -5,6 +5,7 @@ a sustained read whose windows hold a given lowest figure, a show phase that dro
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.profiles import DEFAULT_PROFILE, ShowProfile, StreamSpec
@@ -47,10 +48,11 @@ def session_on(tmp_path: Path, profile: ShowProfile = DEFAULT_PROFILE) -> QlabSe
     return QlabSession(options=options, targets=(target,), fio=fio, profile=profile)
 
 
-def sequential(direction: str, mb_s: float, duration_s: float = 6.0) -> BandwidthResult:
-    assert direction in ("read", "write")
+def sequential(
+    direction: Literal["read", "write"], mb_s: float, duration_s: float = 6.0
+) -> BandwidthResult:
     return BandwidthResult(
-        direction="read" if direction == "read" else "write",
+        direction=direction,
         io_bytes=round(mb_s * BYTES_PER_MB * duration_s),
         runtime_s=duration_s,
         planned_s=duration_s,
