@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from pydantic import JsonValue
 
+from pytest_qlab.core.profiles import SourceKey
 from pytest_qlab.core.units import bytes_to_mb, format_bytes
 from pytest_qlab.core.verdict import Evidence, RequirementKey
 from pytest_qlab.drive import DriveInfo
@@ -66,7 +67,11 @@ class VolumeRecord:
     """Each show-pattern phase played, by name, in the show's order."""
     integrity: IntegrityResult | None = None
     media: tuple[FrameMap, ...] = ()
-    """The show's own files on this volume (--qlab-media), mapped at the start of the run."""
+    """The show's own files on this volume (--qlab-media, and those the profile's streams name),
+    mapped at the start of the run."""
+    frame_sources: dict[SourceKey, FrameMap] = field(default_factory=dict)
+    """The movie each movie-named stream of the show plays (its file on this volume), or whose
+    frame sizes it replays on scratch files (frames_from)."""
     media_playback: MediaPlayback | None = None
     """The files played together as the normal set, read-only, frame by frame."""
     media_crossfade: MediaPlayback | None = None

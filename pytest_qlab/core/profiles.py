@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -119,6 +119,14 @@ def rate_table() -> RateTable:
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+class SourceKey(NamedTuple):
+    """A stream's movie as the profile names it: ("media", "Show/backdrop.mov") or
+    ("frames_from", "/Samples/reference.mov")."""
+
+    kind: Literal["media", "frames_from"]
+    path: str
+
+
 class StreamSpec(BaseModel):
     """One kind of stream the show plays: a ProRes flavour, or an explicit rate."""
 
@@ -130,10 +138,21 @@ class StreamSpec(BaseModel):
     mb_s: float | None = Field(default=None, gt=0, le=20_000)
     fps: float = Field(gt=0, le=240)
     count: int = Field(default=1, ge=1, le=64)
+    media: str | None = Field(default=None, min_length=1, max_length=1024)
+    """A show file on the volume, relative to the volume's folder: the stream plays that file.
+    Its rate (`mb_s`, the file's busiest second) and `fps` are filled in from the file when the
+    run opens (`media.stream_files`); a profile file gives neither."""
+    frames_from: str | None = Field(default=None, min_length=1, max_length=4096)
+    """A reference movie anywhere (absolute once the run opens): the stream replays its real
+    frame-size sequence on scratch files, for a blank drive. Rate and fps as for `media`."""
 
     @model_validator(mode="after")
     def _one_way_of_giving_the_rate(self) -> Self:
         by_codec = self.codec is not None or self.raster is not None
+        if self.media is not None and self.frames_from is not None:
+            raise ValueError("give either media (a file on the volume) or frames_from, not both")
+        if self.source_key is not None and by_codec:
+            raise ValueError("a stream with media or frames_from takes its rate from the file")
         if by_codec and self.mb_s is not None:
             raise ValueError("give either codec + raster or mb_s, not both")
         if not by_codec and self.mb_s is None:
@@ -150,13 +169,24 @@ class StreamSpec(BaseModel):
         return self
 
     @property
+    def source_key(self) -> SourceKey | None:
+        """Which movie gives this stream its frames; None for a constant-rate stream."""
+        if self.media is not None:
+            return SourceKey("media", self.media)
+        if self.frames_from is not None:
+            return SourceKey("frames_from", self.frames_from)
+        return None
+
+    @property
     def label(self) -> str:
         if self.codec is not None and self.raster is not None:
             raster = RASTER_NAMES.get(self.raster, self.raster)
             text = f"{raster} {CODEC_NAMES[self.codec]} {_fps_label(self.fps)}"
         else:
             text = f"{self.mb_s:g} MB/s at {_fps_label(self.fps)} fps"
-        return f"{self.name} ({text})" if self.name else text
+        source = self.source_key
+        name = self.name or (Path(source.path).name if source is not None else None)
+        return f"{name} ({text})" if name else text
 
     @property
     def cell_key(self) -> tuple[str, str, int] | None:
@@ -200,6 +230,10 @@ class StreamSpec(BaseModel):
                 f"{self.target_frame_bytes / BYTES_PER_MB:.3f} MB/frame "
                 f"x {_fps_label(self.fps)} fps"
             )
+        elif self.media is not None:
+            source = f"{self.mb_s:g} MB/s in the busiest second of {self.media}"
+        elif self.frames_from is not None:
+            source = f"{self.mb_s:g} MB/s in the busiest second of {self.frames_from}"
         else:
             source = f"{self.mb_s:g} MB/s given"
         return f"{self.count} x {self.label}: {source} = {self.mb_s_each:.1f} MB/s each"
@@ -374,16 +408,20 @@ def parse_profile(data: dict[str, object], source: str) -> ShowProfile:
         raise ProfileError(f"profile {source} is invalid: {problems}; fix the file") from None
 
 
-def load_profile(reference: str) -> ShowProfile:
-    """A built-in profile by name, or a TOML file by path."""
-    if reference in BUILTIN_PROFILES:
-        return BUILTIN_PROFILES[reference]
-    path = Path(reference).expanduser()
-    if not path.is_file():
-        builtins = ", ".join(BUILTIN_PROFILES)
-        raise ProfileError(
-            f"profile {reference!r} is neither a file nor a built-in profile ({builtins})"
-        )
+@dataclass(frozen=True)
+class ProfileFile:
+    """A profile file's TOML, before validation: streams that name movies are filled in from
+    the movies first (their rate and fps), which needs the volumes the run qualifies."""
+
+    data: dict[str, object]
+    path: Path
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+
+def read_profile_file(path: Path) -> ProfileFile:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -392,4 +430,25 @@ def load_profile(reference: str) -> ShowProfile:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"profile {path} is not valid TOML ({exc}); fix the file") from None
-    return parse_profile(data, str(path))
+    return ProfileFile(data, path)
+
+
+def find_profile(reference: str) -> ShowProfile | ProfileFile:
+    """A built-in profile by name, or a TOML file by path, read but not yet validated."""
+    if reference in BUILTIN_PROFILES:
+        return BUILTIN_PROFILES[reference]
+    path = Path(reference).expanduser()
+    if not path.is_file():
+        builtins = ", ".join(BUILTIN_PROFILES)
+        raise ProfileError(
+            f"profile {reference!r} is neither a file nor a built-in profile ({builtins})"
+        )
+    return read_profile_file(path)
+
+
+def load_profile(reference: str) -> ShowProfile:
+    """A built-in profile by name, or a TOML file by path whose streams give their rates."""
+    found = find_profile(reference)
+    if isinstance(found, ShowProfile):
+        return found
+    return parse_profile(found.data, found.source)

@@ -11,7 +11,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from pytest_qlab.core.options import QlabOptions
-from pytest_qlab.core.profiles import ShowProfile, load_profile
+from pytest_qlab.core.profiles import (
+    ShowProfile,
+    SourceKey,
+    find_profile,
+    load_profile,
+    parse_profile,
+)
 from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.stream_flags import profile_from_streams
 from pytest_qlab.drive import DriveInfo, probe_drive
@@ -19,6 +25,7 @@ from pytest_qlab.fio import locate_fio
 from pytest_qlab.media.framemap import FrameMap, read_frame_map
 from pytest_qlab.media.selection import media_files, volume_of
 from pytest_qlab.media.show import show_from_media
+from pytest_qlab.media.stream_files import StreamFiles, fill_stream_files
 from pytest_qlab.modes.setup_check import SetupCheckPlan
 from pytest_qlab.safety.claim import VolumeClaim, claim_volume
 from pytest_qlab.safety.drive_lock import drive_key, lock_drives
@@ -44,7 +51,7 @@ def open_run(options: QlabOptions) -> QlabSession:
     targets = resolve_targets(options.volumes)
     media = show_media(options.media, targets)
     # the show is checked before fio: what the user typed first, then what is installed
-    profile = _show_profile(options, media)
+    profile, stream_files = _show_profile(options, media, [target.path for target in targets])
     fio = locate_fio(options.fio)
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
     drives = {target.path: probe_drive(target.path) for target in targets}
@@ -66,8 +73,23 @@ def open_run(options: QlabOptions) -> QlabSession:
         record = session.volume(target)
         record.leftovers = claims[target.path].cleanup
         record.drive = drives[target.path]
-        record.media = media.get(target.path, ())
+        record.frame_sources = stream_files.on(target.path)
+        record.media = _with_stream_media(media.get(target.path, ()), record.frame_sources)
     return session
+
+
+def _with_stream_media(
+    named: tuple[FrameMap, ...], sources: dict[SourceKey, FrameMap]
+) -> tuple[FrameMap, ...]:
+    """The files --qlab-media names, then those the profile's streams name on the volume: the
+    media replay plays each file once."""
+    played = {frame_map.path.resolve() for frame_map in named}
+    extra = []
+    for key, frame_map in sources.items():
+        if key.kind == "media" and frame_map.path.resolve() not in played:
+            played.add(frame_map.path.resolve())
+            extra.append(frame_map)
+    return (*named, *extra)
 
 
 def show_media(
@@ -87,16 +109,21 @@ def show_media(
     return {volume: tuple(maps) for volume, maps in found.items()}
 
 
-def _show_profile(options: QlabOptions, media: dict[Path, tuple[FrameMap, ...]]) -> ShowProfile:
-    """The streams given as flags, or the profile the user named; else, with media, the show
-    their files describe."""
+def _show_profile(
+    options: QlabOptions, media: dict[Path, tuple[FrameMap, ...]], volumes: Sequence[Path]
+) -> tuple[ShowProfile, StreamFiles]:
+    """The streams given as flags, or the profile the user named (its movie-named streams
+    filled in from the movies); else, with media, the show their files describe."""
     if options.streams:
-        return profile_from_streams(options.streams)
+        return profile_from_streams(options.streams), StreamFiles()
     if options.profile is not None or not media:
-        return load_profile(options.profile or "default")
-    every_file = [frame_map for maps in media.values() for frame_map in maps]
+        found = find_profile(options.profile or "default")
+        if isinstance(found, ShowProfile):
+            return found, StreamFiles()
+        filled, stream_files = fill_stream_files(found, volumes)
+        return parse_profile(filled.data, filled.source), stream_files
     buffer_frames = load_profile("default").player_buffer_frames
-    return show_from_media(every_file, player_buffer_frames=buffer_frames)
+    return show_from_media(media, player_buffer_frames=buffer_frames)
 
 
 def _drive_keys(drives: dict[Path, DriveInfo]) -> list[tuple[Path, str]]:

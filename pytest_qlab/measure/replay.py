@@ -14,11 +14,15 @@ from pydantic import JsonValue
 
 from pytest_qlab.core.profiles import StreamSpec
 from pytest_qlab.core.rows import ReportRow, frames_row
-from pytest_qlab.core.units import NS_PER_MS
+from pytest_qlab.core.units import BYTES_PER_MB, NS_PER_MS
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner, StatusCallback
 from pytest_qlab.measure.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
+from pytest_qlab.media.iolog import iolog_ticks_per_s, write_iolog
+from pytest_qlab.media.movie_stream import MovieFrames, movie_schedule
+from pytest_qlab.media.playback import judge, trace_job
+from pytest_qlab.media.schedule import ReadSchedule, direct_io_alignment_bytes, video_frames_in
 
 REPLAY_IODEPTH = 2
 """A player's read-ahead: the next frame is requested while this one is in flight. Small also
@@ -41,6 +45,9 @@ class ReplayStream:
     """Where in its file the stream starts reading; a multiple of the frame size."""
     peak_windows_ms: tuple[tuple[float, float], ...] = ()
     """Stretches of this stream's playback under peak load, told apart in its drops."""
+    movie: MovieFrames | None = None
+    """The movie the stream takes its frames from (fio replays its reads as a trace); None:
+    constant frames of `spec.frame_bytes` at `spec.fps`."""
 
     @property
     def replay_bytes(self) -> int:
@@ -85,6 +92,15 @@ def stream_count(specs: Sequence[StreamSpec]) -> int:
 class StreamResult:
     stream: ReplayStream
     frames: FrameStats
+    traced_bytes: int | None = None
+    """What a movie stream's trace asked fio to read for its video frames (the bytes the frame
+    analysis counts; audio chunks aside); None for a constant-rate stream."""
+
+    def scheduled_bytes(self, duration_s: float) -> float:
+        """What the stream was meant to read in a replay of `duration_s`."""
+        if self.traced_bytes is not None:
+            return self.traced_bytes
+        return self.stream.spec.rate_bytes_s * (self.stream.play_s or duration_s)
 
     @property
     def dropped(self) -> int:
@@ -110,8 +126,17 @@ class StreamResult:
 
     def metadata(self) -> dict[str, JsonValue]:
         frames = self.frames
+        movie = self.stream.movie
+        played: dict[str, JsonValue] = {}
+        if movie is not None:
+            played = {
+                "movie": str(movie.frame_map.path),
+                "movie_read_from": "the show file" if movie.on_media else "scratch files",
+                "movie_start_s": round(movie.from_s, 3),
+            }
         return {
             "stream": self.stream.label,
+            **played,
             "fps": frames.fps,
             "frame_bytes": self.stream.spec.frame_bytes,
             "requested_mb_s": round(self.stream.spec.rate_bytes_s / 1_000_000, 3),
@@ -183,6 +208,19 @@ class ReplayResult:
     def frames_read(self) -> int:
         return sum(result.frames.frames_read for result in self.streams)
 
+    @property
+    def scheduled_bytes(self) -> float:
+        """What the streams were meant to read: rate x time, or a movie trace's reads."""
+        return sum(result.scheduled_bytes(self.duration_s) for result in self.streams)
+
+    @property
+    def continuous_mb_s(self) -> float:
+        """The rate the streams playing from the start ask for (a crossfade's incoming ones
+        aside): the floor a phase's throughput must hold."""
+        continuous = [result for result in self.streams if result.stream.start_s == 0]
+        scheduled = sum(result.scheduled_bytes(self.duration_s) for result in continuous)
+        return scheduled / self.duration_s / BYTES_PER_MB
+
     def failures(self) -> list[str]:
         return [result.summary() for result in self.streams if result.dropped]
 
@@ -200,24 +238,32 @@ class ReplayResult:
         return frames_row(self.achieved_mb_s, self.dropped, self.requested_mb_s)
 
 
+def _constant_job(
+    stream: ReplayStream, name: str, duration_s: float, lat_log_prefix: str
+) -> FioJob:
+    return FioJob(
+        name=name,
+        filename=stream.file_name,
+        rw="read",
+        block_size_bytes=stream.spec.frame_bytes,
+        size_bytes=stream.replay_bytes,
+        iodepth=REPLAY_IODEPTH,
+        runtime_ms=round((stream.play_s or duration_s) * 1000),
+        rate_bytes_s=stream.spec.rate_bytes_s,
+        start_delay_ms=round(stream.start_s * 1000),
+        offset_bytes=stream.offset_bytes,
+        lat_log_prefix=lat_log_prefix,
+    )
+
+
 def replay_job_file(
     directory: Path, streams: Sequence[ReplayStream], duration_s: float, log_dir: Path
 ) -> FioJobFile:
     return FioJobFile(
         directory=directory,
         jobs=tuple(
-            FioJob(
-                name=f"stream-{index:02d}",
-                filename=stream.file_name,
-                rw="read",
-                block_size_bytes=stream.spec.frame_bytes,
-                size_bytes=stream.replay_bytes,
-                iodepth=REPLAY_IODEPTH,
-                runtime_ms=round((stream.play_s or duration_s) * 1000),
-                rate_bytes_s=stream.spec.rate_bytes_s,
-                start_delay_ms=round(stream.start_s * 1000),
-                offset_bytes=stream.offset_bytes,
-                lat_log_prefix=str(log_dir / f"stream-{index:02d}"),
+            _constant_job(
+                stream, f"stream-{index:02d}", duration_s, str(log_dir / f"stream-{index:02d}")
             )
             for index, stream in enumerate(streams, start=1)
         ),
@@ -242,12 +288,18 @@ def replay(
     log_dir = runner.work_dir / f"{label}-logs"
     shutil.rmtree(log_dir, ignore_errors=True)
     log_dir.mkdir(parents=True)
+    traces = runner.work_dir / f"{label}-traces"
+    shutil.rmtree(traces, ignore_errors=True)
     try:
+        schedules: dict[int, ReadSchedule] = {}
+        if any(stream.movie is not None for stream in streams):
+            job_file = _traced_job_file(
+                runner, directory, traces, streams, duration_s, log_dir, buffer_frames, schedules
+            )
+        else:
+            job_file = replay_job_file(directory, streams, duration_s, log_dir)
         run = runner.run(
-            replay_job_file(directory, streams, duration_s, log_dir),
-            label=label,
-            status_interval_s=status_interval_s,
-            on_status=on_status,
+            job_file, label=label, status_interval_s=status_interval_s, on_status=on_status
         )
         results = []
         for index, stream in enumerate(streams, start=1):
@@ -255,6 +307,10 @@ def replay(
             logs = sorted(log_dir.glob(f"{name}_lat.*.log"))
             if not logs:
                 raise FioError(f"fio wrote no per-I/O log for {stream.label}")
+            schedule = schedules.get(index)
+            if schedule is not None:
+                results.append(_judged_trace(stream, schedule, logs[0]))
+                continue
             frames = analyse(
                 read_completions(logs[0]),
                 fps=stream.spec.fps,
@@ -268,4 +324,72 @@ def replay(
             results.append(StreamResult(stream, frames))
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
+        shutil.rmtree(traces, ignore_errors=True)
     return ReplayResult(tuple(results), duration_s)
+
+
+def _traced_job_file(
+    runner: FioRunner,
+    directory: Path,
+    folder: Path,
+    streams: Sequence[ReplayStream],
+    duration_s: float,
+    log_dir: Path,
+    buffer_frames: int,
+    schedules: dict[int, ReadSchedule],
+) -> FioJobFile:
+    """A replay with movie streams runs in its own folder off the volume, where each stream's
+    file is a link (to the show's file, or to the scratch file) and each movie a trace; the
+    show's path never appears in a job file and nothing is written beside it. Constant-rate
+    streams play as usual next to the traces. `schedules` gets each movie stream's reads."""
+    folder.mkdir(parents=True)
+    alignment = direct_io_alignment_bytes()
+    jobs = []
+    for index, stream in enumerate(streams, start=1):
+        name = f"stream-{index:02d}"
+        movie = stream.movie
+        target = directory / stream.file_name
+        if movie is not None and movie.on_media:
+            target = movie.frame_map.path.resolve()
+        (folder / name).symlink_to(target)
+        log_prefix = str(log_dir / name)
+        if movie is None:
+            jobs.append(
+                _constant_job(stream, name, duration_s, log_prefix).model_copy(
+                    update={"filename": name}
+                )
+            )
+            continue
+        schedule = movie_schedule(
+            movie,
+            play_s=stream.play_s or duration_s,
+            buffer_frames=buffer_frames,
+            alignment_bytes=alignment,
+            region=None if movie.on_media else (stream.offset_bytes, stream.replay_bytes),
+        )
+        schedules[index] = schedule
+        ticks_per_s = iolog_ticks_per_s(runner.fio.version, movie.frame_map.path)
+        with (folder / f"{name}.iolog").open("w", encoding="ascii") as trace:
+            write_iolog(schedule, name, trace, ticks_per_s=ticks_per_s)
+        file_bytes = movie.frame_map.file_bytes if movie.on_media else stream.file_bytes
+        jobs.append(
+            trace_job(
+                name,
+                schedule,
+                file_bytes=file_bytes,
+                start_delay_ms=round(stream.start_s * 1000),
+                lat_log_prefix=log_prefix,
+            )
+        )
+    return FioJobFile(directory=folder, jobs=tuple(jobs), readonly=True)
+
+
+def _judged_trace(stream: ReplayStream, schedule: ReadSchedule, log: Path) -> StreamResult:
+    stats, _, _, _ = judge(
+        schedule,
+        read_completions(log),
+        fps=stream.spec.fps,
+        frames=video_frames_in(schedule),
+        peak_windows_ms=stream.peak_windows_ms,
+    )
+    return StreamResult(stream, stats, traced_bytes=schedule.video_read_bytes)

@@ -75,31 +75,45 @@ def _round_up(value: int, step: int) -> int:
     return -(-value // step) * step
 
 
+def trace_job(
+    name: str,
+    schedule: ReadSchedule,
+    *,
+    file_bytes: int,
+    lat_log_prefix: str,
+    start_delay_ms: int = 0,
+) -> FioJob:
+    """A job replaying `<name>.iolog` on the file fio knows as `name`, every I/O logged."""
+    return FioJob(
+        name=name,
+        filename=name,
+        rw="read",
+        # fio takes every read from the trace; bs only sizes its buffer
+        block_size_bytes=_round_up(max(schedule.largest_read_bytes, 1), DIRECT_IO_ALIGNMENT_BYTES),
+        size_bytes=max(
+            DIRECT_IO_ALIGNMENT_BYTES, file_bytes - file_bytes % DIRECT_IO_ALIGNMENT_BYTES
+        ),
+        iodepth=MEDIA_IODEPTH,
+        direct=True,
+        read_iolog=f"{name}.iolog",
+        start_delay_ms=start_delay_ms,
+        lat_log_prefix=lat_log_prefix,
+    )
+
+
 def media_job_file(directory: Path, planned: Sequence[PlannedFile], log_dir: Path) -> FioJobFile:
     """The job file replaying each planned file's trace; fio runs in `directory`, where the
     links and traces are."""
-    jobs = []
-    for plan in planned:
-        file_bytes = plan.frame_map.file_bytes
-        jobs.append(
-            FioJob(
-                name=plan.job_name,
-                filename=plan.link_name,
-                rw="read",
-                # fio takes every read from the trace; bs only sizes its buffer
-                block_size_bytes=_round_up(
-                    max(plan.schedule.largest_read_bytes, 1), DIRECT_IO_ALIGNMENT_BYTES
-                ),
-                size_bytes=max(
-                    DIRECT_IO_ALIGNMENT_BYTES, file_bytes - file_bytes % DIRECT_IO_ALIGNMENT_BYTES
-                ),
-                iodepth=MEDIA_IODEPTH,
-                direct=True,
-                read_iolog=plan.iolog_name,
-                lat_log_prefix=str(log_dir / plan.job_name),
-            )
+    jobs = tuple(
+        trace_job(
+            plan.job_name,
+            plan.schedule,
+            file_bytes=plan.frame_map.file_bytes,
+            lat_log_prefix=str(log_dir / plan.job_name),
         )
-    return FioJobFile(directory=directory, jobs=tuple(jobs), readonly=True)
+        for plan in planned
+    )
+    return FioJobFile(directory=directory, jobs=jobs, readonly=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,12 +205,18 @@ def judge(
     *,
     fps: float,
     frames: int,
+    peak_windows_ms: tuple[tuple[float, float], ...] = (),
 ) -> tuple[FrameStats, int, int, int]:
     """Frame stats, bytes read, audio reads and unmatched completions of one file's log.
 
     A completion is matched to its read by offset; a short read at the end of the file is
     logged by fio with its offset advanced by the bytes it got, so that is tried as well."""
-    stats = FrameStats(fps=fps, buffer_frames=schedule.buffer_frames, due_frames=frames)
+    stats = FrameStats(
+        fps=fps,
+        buffer_frames=schedule.buffer_frames,
+        due_frames=frames,
+        peak_windows_ms=peak_windows_ms,
+    )
     offsets, frame_index = schedule.offset_bytes, schedule.frame_index
     reads = len(offsets)
     matched = bytearray(reads)

@@ -15,8 +15,10 @@ so only those count.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_qlab.media.framemap import FrameMap
@@ -69,6 +71,15 @@ class ReadSchedule:
     def requested_bytes(self) -> int:
         """What the reads ask for, past the end of the file included."""
         return sum(self.length_bytes)
+
+    @property
+    def video_read_bytes(self) -> int:
+        """What the video frames' reads ask for: the part the frame analysis counts."""
+        return sum(
+            length
+            for length, index in zip(self.length_bytes, self.frame_index, strict=True)
+            if index != AUDIO
+        )
 
     @property
     def largest_read_bytes(self) -> int:
@@ -134,3 +145,51 @@ def schedule_reads(
         alignment_bytes=padding,
         buffer_frames=buffer_frames,
     )
+
+
+def concatenate(schedules: Sequence[ReadSchedule], starts_us: Sequence[int]) -> ReadSchedule:
+    """Passes over a file played one after another (a looping cue): each pass's reads at its
+    start time, its frames numbered on from the last pass's, so deadlines keep rising."""
+    if not schedules:
+        raise ValueError("concatenate needs at least one schedule")
+    issue, offsets, lengths, frames = array("q"), array("q"), array("q"), array("q")
+    frames_before = 0
+    for schedule, start_us in zip(schedules, starts_us, strict=True):
+        issue.extend(time_us + start_us for time_us in schedule.issue_us)
+        offsets.extend(schedule.offset_bytes)
+        lengths.extend(schedule.length_bytes)
+        frames.extend(
+            index if index == AUDIO else index + frames_before for index in schedule.frame_index
+        )
+        frames_before += sum(1 for index in schedule.frame_index if index != AUDIO)
+    return ReadSchedule(
+        issue_us=issue,
+        offset_bytes=offsets,
+        length_bytes=lengths,
+        frame_index=frames,
+        map_bytes=sum(schedule.map_bytes for schedule in schedules),
+        alignment_bytes=sum(schedule.alignment_bytes for schedule in schedules),
+        buffer_frames=schedules[0].buffer_frames,
+    )
+
+
+def packed(schedule: ReadSchedule, region_offset_bytes: int, region_bytes: int) -> ReadSchedule:
+    """The same reads, sizes and times laid back to back in a scratch region (a blank drive
+    replaying a reference movie's frame sizes), starting over at the region's start when the
+    next read would pass its end."""
+    largest = schedule.largest_read_bytes
+    if largest > region_bytes:
+        raise ValueError(f"a {largest}-byte read does not fit a {region_bytes}-byte region")
+    offsets = array("q")
+    position = 0
+    for length in schedule.length_bytes:
+        if position + length > region_bytes:
+            position = 0
+        offsets.append(region_offset_bytes + position)
+        position += length
+    return dataclasses.replace(schedule, offset_bytes=offsets)
+
+
+def video_frames_in(schedule: ReadSchedule) -> int:
+    """How many video frames the schedule reads (the rest are audio chunks)."""
+    return sum(1 for index in schedule.frame_index if index != AUDIO)

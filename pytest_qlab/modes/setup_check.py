@@ -20,6 +20,7 @@ from pytest_qlab.measure.bandwidth import (
     measure_sequential,
 )
 from pytest_qlab.measure.capacity import CapacityResult, search_max_streams
+from pytest_qlab.measure.movies import with_movies
 from pytest_qlab.measure.replay import ReplayResult, ReplayStream, expand, replay, stream_count
 from pytest_qlab.modes.once import Once
 from pytest_qlab.safety.volume import ScratchSpace
@@ -174,10 +175,14 @@ class SetupCheck:
         return self._once("write", measure)
 
     def _streams(self, specs: tuple[StreamSpec, ...]) -> list[ReplayStream]:
+        """A stream given `frames_from` replays its reference movie's frames on its file. One
+        naming a show file (`media`) plays at that file's peak rate here, a bound on its
+        busiest second; the file itself plays in the media replay (`MediaCheck`)."""
         count = stream_count(specs)
         self.ensure_stream_files(count)
         names = [stream_file_name(index) for index in range(1, count + 1)]
-        return expand(specs, names, self.plan.stream_file_bytes)
+        streams = expand(specs, names, self.plan.stream_file_bytes)
+        return with_movies(streams, self.record.frame_sources, kinds=("frames_from",))
 
     def _replay(
         self, key: RequirementKey, specs: tuple[StreamSpec, ...], duration_s: float

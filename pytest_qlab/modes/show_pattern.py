@@ -16,6 +16,7 @@ from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.measure.bandwidth import SEQUENTIAL_BLOCK_BYTES, LayoutResult, lay_out
 from pytest_qlab.measure.frames import MINIMUM_FRAMES_PER_PASS
+from pytest_qlab.measure.movies import with_movies
 from pytest_qlab.measure.phase import PhasePlan, PhaseResult
 from pytest_qlab.measure.replay import (
     ReplayStream,
@@ -262,7 +263,7 @@ class ShowPatternCheck:
             result = replay(
                 self.runner,
                 self.scratch.run_dir,
-                phase_streams(plan, self.plan.file_bytes),
+                with_movies(phase_streams(plan, self.plan.file_bytes), self.record.frame_sources),
                 duration_s=plan.duration_s,
                 buffer_frames=self.profile.player_buffer_frames,
                 label=f"show-{name}",
@@ -278,7 +279,7 @@ class ShowPatternCheck:
             result,
             windows=tuple(builder.windows),
             throttle=detect_throttling(
-                builder.windows, self.windows.throttle, baseline_mb_s=plan.continuous_mb_s
+                builder.windows, self.windows.throttle, baseline_mb_s=result.continuous_mb_s
             ),
             thermal=(
                 self.thermal.summary(since_s=since_s, until_s=self.thermal.elapsed_s())

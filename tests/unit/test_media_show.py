@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_qlab.core.profiles import SourceKey
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.media.errors import (
     MediaFolderEmptyError,
@@ -77,9 +78,14 @@ def test_without_a_profile_the_files_peak_rates_are_the_show(tmp_path: Path) -> 
         read_frame_map(make_movie(tmp_path / "logo.mov", profile=0, seconds=2.0).path),
     ]
 
-    show = show_from_media(maps, player_buffer_frames=3)
+    show, files = show_from_media({tmp_path: maps}, player_buffer_frames=3)
 
     assert show.name == "media: backdrop.mov + logo.mov"
+    assert [stream.media for stream in show.streams] == ["backdrop.mov", "logo.mov"]
+    assert files.on(tmp_path) == {
+        SourceKey("media", "backdrop.mov"): maps[0],
+        SourceKey("media", "logo.mov"): maps[1],
+    }, "each stream plays its own file in the show pattern"
     peaks = [media_rates(frame_map).peak_mb_s for frame_map in maps]
     for stream, peak_mb_s, frame_map in zip(show.streams, peaks, maps, strict=True):
         assert stream.mb_s is not None
