@@ -19,9 +19,9 @@ from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner, StatusCallback
 from pytest_qlab.measure.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
-from pytest_qlab.media.iolog import iolog_ticks_per_s, write_iolog
+from pytest_qlab.media.iolog import iolog_ticks_per_s
 from pytest_qlab.media.movie_stream import MovieFrames, movie_schedule
-from pytest_qlab.media.playback import judge, trace_job
+from pytest_qlab.media.playback import judge_trace, trace_jobs
 from pytest_qlab.media.schedule import ReadSchedule, direct_io_alignment_bytes, video_frames_in
 
 REPLAY_IODEPTH = 2
@@ -304,13 +304,13 @@ def replay(
         results = []
         for index, stream in enumerate(streams, start=1):
             name = f"stream-{index:02d}"
+            schedule = schedules.get(index)
+            if schedule is not None:
+                results.append(_judged_trace(stream, schedule, log_dir, name))
+                continue
             logs = sorted(log_dir.glob(f"{name}_lat.*.log"))
             if not logs:
                 raise FioError(f"fio wrote no per-I/O log for {stream.label}")
-            schedule = schedules.get(index)
-            if schedule is not None:
-                results.append(_judged_trace(stream, schedule, logs[0]))
-                continue
             frames = analyse(
                 read_completions(logs[0]),
                 fps=stream.spec.fps,
@@ -368,28 +368,27 @@ def _traced_job_file(
             region=None if movie.on_media else (stream.offset_bytes, stream.replay_bytes),
         )
         schedules[index] = schedule
-        ticks_per_s = iolog_ticks_per_s(runner.fio.version, movie.frame_map.path)
-        with (folder / f"{name}.iolog").open("w", encoding="ascii") as trace:
-            write_iolog(schedule, name, trace, ticks_per_s=ticks_per_s)
-        file_bytes = movie.frame_map.file_bytes if movie.on_media else stream.file_bytes
-        jobs.append(
-            trace_job(
-                name,
-                schedule,
-                file_bytes=file_bytes,
-                start_delay_ms=round(stream.start_s * 1000),
-                lat_log_prefix=log_prefix,
-            )
+        jobs += trace_jobs(
+            folder,
+            name,
+            schedule,
+            file_bytes=movie.frame_map.file_bytes if movie.on_media else stream.file_bytes,
+            log_dir=log_dir,
+            ticks_per_s=iolog_ticks_per_s(runner.fio.version, movie.frame_map.path),
+            start_delay_ms=round(stream.start_s * 1000),
         )
     return FioJobFile(directory=folder, jobs=tuple(jobs), readonly=True)
 
 
-def _judged_trace(stream: ReplayStream, schedule: ReadSchedule, log: Path) -> StreamResult:
-    stats, _, _, _ = judge(
+def _judged_trace(
+    stream: ReplayStream, schedule: ReadSchedule, log_dir: Path, name: str
+) -> StreamResult:
+    judged = judge_trace(
         schedule,
-        read_completions(log),
+        log_dir,
+        name,
         fps=stream.spec.fps,
         frames=video_frames_in(schedule),
         peak_windows_ms=stream.peak_windows_ms,
     )
-    return StreamResult(stream, stats, traced_bytes=schedule.video_read_bytes)
+    return StreamResult(stream, judged.frames, traced_bytes=schedule.video_read_bytes)

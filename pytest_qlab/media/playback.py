@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shutil
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +53,6 @@ class PlannedFile:
     def link_name(self) -> str:
         return self.job_name
 
-    @property
-    def iolog_name(self) -> str:
-        return f"{self.job_name}.iolog"
-
 
 def plan_files(
     frame_maps: Sequence[FrameMap], *, buffer_frames: int, alignment_bytes: int | None = None
@@ -75,18 +71,22 @@ def _round_up(value: int, step: int) -> int:
     return -(-value // step) * step
 
 
+AUDIO_JOB_SUFFIX = "-audio"
+
+
 def trace_job(
     name: str,
     schedule: ReadSchedule,
     *,
+    file_name: str,
     file_bytes: int,
     lat_log_prefix: str,
     start_delay_ms: int = 0,
 ) -> FioJob:
-    """A job replaying `<name>.iolog` on the file fio knows as `name`, every I/O logged."""
+    """A job replaying `<name>.iolog` on the file fio knows as `file_name`, every I/O logged."""
     return FioJob(
         name=name,
-        filename=name,
+        filename=file_name,
         rw="read",
         # fio takes every read from the trace; bs only sizes its buffer
         block_size_bytes=_round_up(max(schedule.largest_read_bytes, 1), DIRECT_IO_ALIGNMENT_BYTES),
@@ -101,19 +101,75 @@ def trace_job(
     )
 
 
-def media_job_file(directory: Path, planned: Sequence[PlannedFile], log_dir: Path) -> FioJobFile:
-    """The job file replaying each planned file's trace; fio runs in `directory`, where the
-    links and traces are."""
-    jobs = tuple(
-        trace_job(
-            plan.job_name,
-            plan.schedule,
-            file_bytes=plan.frame_map.file_bytes,
-            lat_log_prefix=str(log_dir / plan.job_name),
+def trace_jobs(
+    folder: Path,
+    name: str,
+    schedule: ReadSchedule,
+    *,
+    file_bytes: int,
+    log_dir: Path,
+    ticks_per_s: int,
+    start_delay_ms: int = 0,
+) -> list[FioJob]:
+    """The video job and, when the file has audio, the audio job replaying one file's trace
+    (see `ReadSchedule.split`), their traces written in `folder`, where fio finds the file
+    as the link `name`."""
+    jobs = []
+    video, audio = schedule.split()
+    for job_name, part in ((name, video), (name + AUDIO_JOB_SUFFIX, audio)):
+        if not part.reads:
+            continue
+        with (folder / f"{job_name}.iolog").open("w", encoding="ascii") as trace:
+            write_iolog(part, name, trace, ticks_per_s=ticks_per_s)
+        jobs.append(
+            trace_job(
+                job_name,
+                part,
+                file_name=name,
+                file_bytes=file_bytes,
+                lat_log_prefix=str(log_dir / job_name),
+                start_delay_ms=start_delay_ms,
+            )
         )
-        for plan in planned
+    return jobs
+
+
+@dataclass(frozen=True)
+class JudgedTrace:
+    frames: FrameStats
+    audio_reads: int
+    unmatched_completions: int
+
+
+def judge_trace(
+    schedule: ReadSchedule,
+    log_dir: Path,
+    name: str,
+    *,
+    fps: float,
+    frames: int,
+    peak_windows_ms: tuple[tuple[float, float], ...] = (),
+) -> JudgedTrace:
+    """Every video frame of the trace `trace_jobs` replayed as `name`, against its deadline,
+    and the audio job's reads counted."""
+    video, audio = schedule.split()
+    stats, _, _, unmatched = judge(
+        video, _completions(log_dir, name), fps=fps, frames=frames, peak_windows_ms=peak_windows_ms
     )
-    return FioJobFile(directory=directory, jobs=jobs, readonly=True)
+    audio_reads = 0
+    if audio.reads:
+        _, _, audio_reads, unmatched_audio = judge(
+            audio, _completions(log_dir, name + AUDIO_JOB_SUFFIX), fps=fps, frames=0
+        )
+        unmatched += unmatched_audio
+    return JudgedTrace(stats, audio_reads, unmatched)
+
+
+def _completions(log_dir: Path, job_name: str) -> Iterator[Completion]:
+    logs = sorted(log_dir.glob(f"{job_name}_lat.*.log"))
+    if not logs:
+        raise FioError(f"fio wrote no per-I/O log for {job_name}")
+    return read_completions(logs[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,31 +323,42 @@ def play_media(
     shutil.rmtree(folder, ignore_errors=True)
     log_dir.mkdir(parents=True)
     try:
+        jobs = []
         for plan in planned:
             (folder / plan.link_name).symlink_to(plan.frame_map.path.resolve())
-            with (folder / plan.iolog_name).open("w", encoding="ascii") as trace:
-                write_iolog(plan.schedule, plan.link_name, trace, ticks_per_s=ticks_per_s)
-        run = runner.run(media_job_file(folder, planned, log_dir), label=label)
+            jobs += trace_jobs(
+                folder,
+                plan.job_name,
+                plan.schedule,
+                file_bytes=plan.frame_map.file_bytes,
+                log_dir=log_dir,
+                ticks_per_s=ticks_per_s,
+            )
+        job_file = FioJobFile(directory=folder, jobs=tuple(jobs), readonly=True)
+        run = runner.run(job_file, label=label)
         results = []
         for plan in planned:
-            logs = sorted(log_dir.glob(f"{plan.job_name}_lat.*.log"))
-            if not logs:
-                raise FioError(f"fio wrote no per-I/O log for {plan.frame_map.path.name}")
-            stats, _, audio_reads, unmatched = judge(
+            judged = judge_trace(
                 plan.schedule,
-                read_completions(logs[0]),
+                log_dir,
+                plan.job_name,
                 fps=float(plan.frame_map.fps),
                 frames=plan.frame_map.frames,
+            )
+            read_bytes = sum(
+                run.result.job(job.name).read.io_bytes
+                for job in jobs
+                if job.filename == plan.link_name
             )
             results.append(
                 MediaFileResult(
                     frame_map=plan.frame_map,
                     rates=media_rates(plan.frame_map),
                     schedule=plan.schedule,
-                    frames=stats,
-                    bytes_read=run.result.job(plan.job_name).read.io_bytes,
-                    audio_reads=audio_reads,
-                    unmatched_completions=unmatched,
+                    frames=judged.frames,
+                    bytes_read=read_bytes,
+                    audio_reads=judged.audio_reads,
+                    unmatched_completions=judged.unmatched_completions,
                 )
             )
     finally:

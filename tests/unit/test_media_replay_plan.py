@@ -16,7 +16,7 @@ from pytest_qlab.media.codecs import describe
 from pytest_qlab.media.errors import MediaReplayError, MediaSampleTableError
 from pytest_qlab.media.framemap import FrameMap
 from pytest_qlab.media.iolog import iolog_text, iolog_ticks_per_s
-from pytest_qlab.media.playback import judge, media_job_file, plan_files
+from pytest_qlab.media.playback import judge, plan_files, trace_jobs
 from pytest_qlab.media.rates import frame_sizes, media_rates, peak_window_bytes
 from pytest_qlab.media.schedule import AUDIO, align_read, schedule_reads
 
@@ -128,13 +128,23 @@ def test_frame_size_distribution() -> None:
     assert sizes.mean_bytes == 50.5
 
 
-def test_media_job_file_replays_read_only_with_a_completion_log(tmp_path: Path) -> None:
-    frame_map = _map([(0, 4096, 0), (8192, 50_000, 40_000)], file_bytes=1_000_000)
+def test_a_files_trace_is_a_video_job_and_an_audio_job_each_with_its_log(tmp_path: Path) -> None:
+    frame_map = _map(
+        [(0, 4096, 0), (12288, 50_000, 40_000)], [(4096, 8000, 0)], file_bytes=1_000_000
+    )
     (planned,) = plan_files([frame_map], buffer_frames=3, alignment_bytes=4096)
-    job_file = media_job_file(tmp_path, [planned], tmp_path / "logs")
-    assert isinstance(job_file, FioJobFile)
-    assert job_file.readonly
-    text = job_file.render()
+
+    jobs = trace_jobs(
+        tmp_path,
+        "media-01",
+        planned.schedule,
+        file_bytes=frame_map.file_bytes,
+        log_dir=tmp_path / "logs",
+        ticks_per_s=1_000_000,
+    )
+
+    assert [job.name for job in jobs] == ["media-01", "media-01-audio"]
+    video, audio = (job.render().splitlines() for job in jobs)
     for line in (
         "filename=media-01",
         "read_iolog=media-01.iolog",
@@ -146,8 +156,18 @@ def test_media_job_file_replays_read_only_with_a_completion_log(tmp_path: Path) 
         "bs=53248",
         "size=999424",
     ):
-        assert line in text.splitlines()
-    assert "readonly" not in text  # a command-line flag: in a job file fio calls it a bad option
+        assert line in video
+    assert "filename=media-01" in audio, "both jobs read the same file"
+    assert "read_iolog=media-01-audio.iolog" in audio
+    video_trace = (tmp_path / "media-01.iolog").read_text().splitlines()
+    audio_trace = (tmp_path / "media-01-audio.iolog").read_text().splitlines()
+    assert [line for line in video_trace if " read " in line] == [
+        "1 media-01 read 0 4096",
+        "40001 media-01 read 12288 53248",
+    ], "frames a frame interval apart: no audio read in between to push them back"
+    assert [line for line in audio_trace if " read " in line] == ["1 media-01 read 4096 8192"]
+    job_file = FioJobFile(directory=tmp_path, jobs=tuple(jobs), readonly=True)
+    assert "readonly" not in job_file.render()  # a command-line flag: fio calls it a bad option
 
 
 def test_plan_refuses_a_table_past_the_end_of_the_file() -> None:

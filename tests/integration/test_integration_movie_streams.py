@@ -1,0 +1,99 @@
+"""Streams that play a movie, end to end with real fio: the show pattern plays the show's own
+files in its phases (read-only, byte-identical afterwards), a profile names a show file per
+stream, and a blank drive replays a reference movie's real frame sizes on scratch files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.helpers.media import make_movie
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Entry, MainJobRunner
+
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
+
+PHASES = ["house-open", "act-1", "intermission", "act-2", "finale"]
+
+
+def _show(volume: Path) -> Path:
+    folder = volume / "Show"
+    folder.mkdir(parents=True)
+    make_movie(folder / "backdrop.mov", profile=3, width=640, height=360, seconds=4.0)
+    make_movie(folder / "logo.mov", profile=1, seconds=3.0)
+    return folder
+
+
+def test_the_show_pattern_plays_the_media_in_its_phases(
+    tmp_path: Path,
+    main_job: MainJobRunner,
+    volume_snapshot: Callable[[Path], dict[str, Entry]],
+) -> None:
+    volume = tmp_path / "Volume"
+    folder = _show(volume)
+    before = volume_snapshot(volume)
+
+    job = main_job.run(volume, "-m", "show_pattern", "--qlab-media", str(folder), scale="0.00125")
+
+    assert "Traceback" not in job.output, job.output
+    tests = job.report()["tests"]
+    assert [test["metadata"]["phase"] for test in tests] == PHASES, job.output
+    for test in tests:
+        metadata = test["metadata"]
+        assert test["outcome"] == "passed", test["call"].get("longrepr")
+        assert metadata["dropped_frames"] == 0
+        played = {stream["movie"]: stream for stream in metadata["per_stream"]}
+        assert played, f"{metadata['phase']}: no stream played a movie"
+        for path, stream in played.items():
+            assert Path(path).parent == folder, path
+            assert stream["movie_read_from"] == "the show file"
+            assert stream["frames_read"] >= stream["due_frames"] > 0
+        # the movies' reads, not their peak rates, are what the phase had to carry
+        assert metadata["achieved_mb_s"] >= 0.95 * metadata["scheduled_mb_s"]
+    act = next(test["metadata"] for test in tests if test["metadata"]["phase"] == "act-1")
+    assert {Path(s["movie"]).name for s in act["per_stream"]} == {"backdrop.mov", "logo.mov"}
+    assert act["crossfades"] >= 1
+    assert volume_snapshot(volume) == before, "the show's files changed"
+    assert not (volume / ".pytest-qlab").exists(), "scratch folder left behind"
+
+
+def test_a_blank_drive_replays_a_reference_movies_frames_on_scratch_files(
+    tmp_path: Path,
+    main_job: MainJobRunner,
+    volume_snapshot: Callable[[Path], dict[str, Entry]],
+) -> None:
+    volume = tmp_path / "Blank"
+    volume.mkdir()
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    reference = make_movie(samples / "reference.mov", profile=3, width=640, height=360).path
+    profile = tmp_path / "rental.toml"
+    profile.write_text(
+        'name = "rental"\n[[streams]]\nname = "backdrop"\nframes_from = "samples/reference.mov"\n'
+        "count = 2\n",
+        encoding="utf-8",
+    )
+    reference_before = volume_snapshot(samples)
+
+    job = main_job.run(
+        volume, "--qlab-profile", str(profile), "-k", "playback or crossfade", scale="0.2"
+    )
+
+    assert "Traceback" not in job.output, job.output
+    outcomes = job.outcomes()
+    assert outcomes["test_normal_playback[system-Blank]"] == "passed", job.output
+    for name in ("test_normal_playback", "test_crossfade_playback"):
+        streams = job.test_entry(name)["metadata"]["per_stream"]
+        assert [s["movie"] for s in streams] == [str(reference.resolve())] * len(streams)
+        assert {s["movie_read_from"] for s in streams} == {"scratch files"}
+        starts = [s["movie_start_s"] for s in streams]
+        assert len(set(starts)) == len(starts), "copies of the movie start apart"
+        assert all(s["dropped_frames"] == 0 for s in streams), streams
+    derivation = job.report()["qlab"]["profile"]["derivation"]
+    assert any(f"busiest second of {reference.resolve()}" in line for line in derivation)
+    assert volume_snapshot(samples) == reference_before, "the reference movie changed"
+    assert list(volume.iterdir()) == [], "the blank drive is blank again"
