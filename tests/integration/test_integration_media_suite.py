@@ -82,6 +82,35 @@ def test_two_files_play_without_a_drop_and_stay_byte_identical(
     assert "media Show media #2/backdrop.mov (ProRes 422 HQ 640x360 29.97" in job.stdout
 
 
+def test_a_failed_run_leaves_the_media_untouched(
+    tmp_path: Path,
+    main_job: MainJobRunner,
+    volume_snapshot: Callable[[Path], dict[str, Entry]],
+) -> None:
+    """A show no single drive carries (10 GB/s) fails the sequential read, with the media played."""
+    volume = tmp_path / "Show"
+    folder = _show(volume)
+    before = volume_snapshot(volume)
+
+    job = main_job.run(
+        volume,
+        "--qlab-media",
+        str(folder),
+        "--qlab-stream",
+        "10000MB/s@240",
+        "-k",
+        "media_playback or sequential_read",
+        scale=SCALE,
+    )
+
+    assert job.returncode == 1, job.output
+    outcomes = job.outcomes()
+    assert outcomes["test_sequential_read[system-Show-acceptable]"] == "failed", job.output
+    assert "test_media_playback[system-Show]" in outcomes, "the media played before the end"
+    assert volume_snapshot(volume) == before, "the show's files changed"
+    assert not (volume / ".pytest-qlab").exists(), "scratch folder left behind"
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_an_interrupted_or_killed_run_leaves_the_media_untouched(
     tmp_path: Path,
