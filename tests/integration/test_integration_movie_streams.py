@@ -97,3 +97,37 @@ def test_a_blank_drive_replays_a_reference_movies_frames_on_scratch_files(
     assert any(f"busiest second of {reference.resolve()}" in line for line in derivation)
     assert volume_snapshot(samples) == reference_before, "the reference movie changed"
     assert list(volume.iterdir()) == [], "the blank drive is blank again"
+
+
+def test_a_profile_stream_names_a_show_file_on_the_volume(
+    tmp_path: Path,
+    main_job: MainJobRunner,
+    volume_snapshot: Callable[[Path], dict[str, Entry]],
+) -> None:
+    volume = tmp_path / "Volume"
+    _show(volume)
+    profile = tmp_path / "show.toml"
+    profile.write_text(
+        'name = "backdrop and screens"\n'
+        '[[streams]]\nmedia = "Show/backdrop.mov"\n'
+        '[[streams]]\nname = "screens"\nmb_s = 5\nfps = 29.97\n',
+        encoding="utf-8",
+    )
+    before = volume_snapshot(volume)
+
+    job = main_job.run(volume, "--qlab-profile", str(profile), "-k", "media", scale="0.2")
+
+    assert "Traceback" not in job.output, job.output
+    assert job.outcomes()["test_media_playback[system-Volume]"] == "passed", job.output
+    (played,) = job.test_entry("test_media_playback")["metadata"]["per_file"]
+    assert played["path"].endswith("Show/backdrop.mov"), "only the file the profile names"
+    assert played["dropped_frames"] == 0
+    streams = job.report()["qlab"]["profile"]["derivation"]
+    assert any("busiest second of Show/backdrop.mov" in line for line in streams), streams
+    assert volume_snapshot(volume) == before, "the show's files changed"
+
+    missing = tmp_path / "Elsewhere"
+    missing.mkdir()
+    line = main_job.run(missing, "--qlab-profile", str(profile), scale="0.2").refusal()
+    assert "Show/backdrop.mov" in line
+    assert f"not on volume {missing}" in line
