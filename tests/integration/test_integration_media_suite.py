@@ -4,19 +4,23 @@ after a pass, Ctrl-C and a killed run; bad media is one line, nothing measured."
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.helpers.media import make_movie
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import Entry, FioWatch, MainJobRunner
+    from tests.integration.conftest import Entry, FioWatch, MainJob, MainJobRunner
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +37,23 @@ def _show(volume: Path, seconds: float = 6.0) -> Path:
     make_movie(folder / "backdrop.mov", profile=3, width=640, height=360, seconds=seconds)
     make_movie(folder / "logo.mov", profile=1, seconds=seconds)
     return folder
+
+
+def _html_plots(job: MainJob) -> dict[str, dict[str, str]]:
+    """Each test's plots in the HTML report, by test name and plot name, as SVG text."""
+    (page_path,) = job.report_dir.glob("*.html")
+    match = re.search(r'data-jsonblob="([^"]*)"', page_path.read_text(encoding="utf-8"))
+    assert match, "no results data in the HTML report"
+    data: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    plots: dict[str, dict[str, str]] = {}
+    for runs in data["tests"].values():
+        for run in runs:
+            name = run["testId"].rsplit("::", 1)[-1].split("[", 1)[0]
+            for extra in run["extras"]:
+                if extra["format_type"] == "image":
+                    encoded = extra["content"].removeprefix("data:image/svg+xml;base64,")
+                    plots.setdefault(name, {})[extra["name"]] = base64.b64decode(encoded).decode()
+    return plots
 
 
 @pytest.mark.timing
@@ -80,6 +101,24 @@ def test_two_files_play_without_a_drop_and_stay_byte_identical(
     crossfade = job.test_entry("test_media_crossfade")["metadata"]
     assert crossfade["files"] == 4, "the set twice: playing on, and each file from its middle"
     assert "media Show media #2/backdrop.mov (ProRes 422 HQ 640x360 29.97" in job.stdout
+    for item in playback["per_file"]:
+        lateness = item["lateness"]
+        assert len(lateness) == item["frames"], "one point per frame of a second's replay"
+        assert sum(point["dropped_frames"] for point in lateness) == item["dropped_frames"]
+        arrived = [point["lateness_ms"] for point in lateness if point["lateness_ms"] is not None]
+        if item["dropped_frames"]:
+            assert max(arrived) == pytest.approx(item["worst_lateness_ms"], abs=1e-3)
+        else:
+            assert len(arrived) == item["frames"], lateness
+            assert max(arrived) <= 0, lateness
+    plots = _html_plots(job)
+    for test, labels in (
+        ("test_media_playback", ["backdrop.mov", "logo.mov"]),
+        ("test_media_crossfade", ["backdrop.mov from ", "logo.mov from "]),
+    ):
+        svg = plots[test]["lateness over time"]
+        for label in [*labels, "deadline (0 ms late)", "no dropped frames"]:
+            assert f"<!-- {label}" in svg, (test, label)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
