@@ -96,6 +96,9 @@ def media_job_file(directory: Path, planned: Sequence[PlannedFile], log_dir: Pat
                 ),
                 iodepth=MEDIA_IODEPTH,
                 direct=True,
+                # on by default in fio; stated, since the report says the show's pages were
+                # dropped from the cache before they were read
+                invalidate=True,
                 read_iolog=plan.iolog_name,
                 lat_log_prefix=str(log_dir / plan.job_name),
             )

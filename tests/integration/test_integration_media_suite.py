@@ -9,7 +9,9 @@ import html
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -119,6 +121,54 @@ def test_two_files_play_without_a_drop_and_stay_byte_identical(
         svg = plots[test]["lateness over time"]
         for label in [*labels, "deadline (0 ms late)", "no dropped frames"]:
             assert f"<!-- {label}" in svg, (test, label)
+
+
+def _cached_bytes(path: Path) -> int:
+    """The file's bytes in the page cache, as util-linux's fincore counts them."""
+    run = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(run.stdout.strip())
+
+
+@pytest.mark.skipif(shutil.which("fincore") is None, reason="needs util-linux's fincore")
+def test_the_report_says_the_frames_came_from_the_drive_and_fio_dropped_the_cache(
+    tmp_path: Path,
+    main_job: MainJobRunner,
+    volume_snapshot: Callable[[Path], dict[str, Entry]],
+) -> None:
+    """Our own just-made movies, their pages in the cache (written, then read by the snapshot):
+    the run's report says the cache was bypassed on Linux, and it was: fio's invalidate dropped
+    the pages and its direct reads did not bring them back."""
+    volume = tmp_path / "Show"
+    folder = _show(volume, seconds=3.0)
+    os.sync()  # written back, so the pages are clean: what invalidate can drop
+    before = volume_snapshot(volume)  # reads every byte: the files are now in the cache
+    movies = sorted(folder.iterdir())
+    assert all(_cached_bytes(movie) >= movie.stat().st_size for movie in movies)  # whole pages
+
+    job = main_job.run(
+        volume, "--qlab-media", str(folder), "-k", "test_media_playback", scale=SCALE
+    )
+
+    assert "Traceback" not in job.output, job.output
+    assert job.outcomes() == {"test_media_playback[system-Show]": "passed"}, job.output
+    cached_after = [_cached_bytes(movie) for movie in movies]  # before the snapshot reads them
+    assert volume_snapshot(volume) == before, "the show's files changed"
+    assert cached_after == [0] * len(movies), "fio left the files' pages in the cache"
+    volume_report = job.volume_report()
+    for item in volume_report["media"]:
+        assert item["may_be_cached"] is False, item
+        assert "direct I/O (O_DIRECT)" in item["cache_note"], item
+        assert "invalidate=1" in item["cache_note"], item
+    assert not [a for a in volume_report["advisories"] if a["name"] == "media-cache"]
+    (page_path,) = job.report_dir.glob("*.html")
+    page = html.unescape(page_path.read_text(encoding="utf-8"))
+    assert 'class="qlab-cache"' in page
+    assert f"{MEDIA_FOLDER}/backdrop.mov, {MEDIA_FOLDER}/logo.mov: read from the drive" in page
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
