@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import JsonValue
 
@@ -21,6 +22,7 @@ from pytest_qlab.measure.phase import PhaseResult
 from pytest_qlab.measure.probe import ProbeResult
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.measure.sustained_outcome import SustainedOutcome
+from pytest_qlab.media.cache import CacheCheck
 from pytest_qlab.media.framemap import FrameMap
 from pytest_qlab.media.playback import MediaPlayback
 from pytest_qlab.report.matrix import CellKey
@@ -72,6 +74,8 @@ class VolumeRecord:
     frame_sources: dict[SourceKey, FrameMap] = field(default_factory=dict)
     """The movie each movie-named stream of the show plays (its file on this volume), or whose
     frame sizes it replays on scratch files (frames_from)."""
+    media_cache: dict[Path, CacheCheck] = field(default_factory=dict)
+    """Whether each file's frames may come from memory instead of the drive, by file path."""
     media_playback: MediaPlayback | None = None
     """The files played together as the normal set, read-only, frame by frame."""
     media_crossfade: MediaPlayback | None = None

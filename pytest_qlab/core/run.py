@@ -22,6 +22,7 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.stream_flags import profile_from_streams
 from pytest_qlab.drive import DriveInfo, probe_drive
 from pytest_qlab.fio import locate_fio
+from pytest_qlab.media.cache import check_cache
 from pytest_qlab.media.framemap import FrameMap, read_frame_map
 from pytest_qlab.media.selection import media_files, volume_of
 from pytest_qlab.media.show import show_from_media
@@ -75,6 +76,7 @@ def open_run(options: QlabOptions) -> QlabSession:
         record.drive = drives[target.path]
         record.frame_sources = stream_files.on(target.path)
         record.media = _with_stream_media(media.get(target.path, ()), record.frame_sources)
+        record.media_cache = {movie.path: check_cache(movie.path) for movie in record.media}
     return session
 
 

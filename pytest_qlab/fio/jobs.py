@@ -65,6 +65,9 @@ class FioJob(BaseModel):
     do_verify: bool = True
     """With `verify`, a write job reads its blocks back at its end; False leaves that to a later
     read job, so the data comes from the drive and not from a cache."""
+    invalidate: bool | None = None
+    """Drop the file's cached pages before reading (fio's invalidate); None leaves fio's
+    default, which is on."""
     read_iolog: str | None = Field(default=None, pattern=SAFE_NAME)
     """Replay this trace (relative to the job file's directory) instead of reading the file
     sequentially: fio issues exactly the trace's reads, at their timestamps."""
@@ -104,6 +107,8 @@ class FioJob(BaseModel):
             lines.append(f"startdelay={self.start_delay_ms}ms")
         if self.offset_bytes:
             lines.append(f"offset={self.offset_bytes}")
+        if self.invalidate is not None:
+            lines.append(f"invalidate={int(self.invalidate)}")
         if self.read_iolog is not None:
             lines.append(f"read_iolog={self.read_iolog}")
         if self.end_fsync:

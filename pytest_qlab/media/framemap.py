@@ -64,6 +64,9 @@ class FrameMap:
     audio_times_us: array[int]
     probe_bytes_read: int
     """What FFmpeg read to open the file: its header, sample tables and first frame."""
+    start_s: float = 0.0
+    """Where in the file this map's first frame plays: 0 for a whole file, later for a
+    stretch of it (a crossfade's incoming cue starts mid-file)."""
 
     @property
     def frames(self) -> int:

@@ -25,6 +25,7 @@ from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import DIRECT_IO_ALIGNMENT_BYTES, FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.measure.frames import Completion, FrameStats, read_completions
+from pytest_qlab.measure.lateness import LatenessPoint, LatenessSeries
 from pytest_qlab.media.framemap import FrameMap, check_inside_file
 from pytest_qlab.media.iolog import iolog_ticks_per_s, write_iolog
 from pytest_qlab.media.rates import MediaRates, media_rates
@@ -95,6 +96,9 @@ def trace_job(
         ),
         iodepth=MEDIA_IODEPTH,
         direct=True,
+        # on by default in fio; stated, since the report says the show's pages were
+        # dropped from the cache before they were read
+        invalidate=True,
         read_iolog=f"{name}.iolog",
         start_delay_ms=start_delay_ms,
         lat_log_prefix=lat_log_prefix,
@@ -149,12 +153,18 @@ def judge_trace(
     fps: float,
     frames: int,
     peak_windows_ms: tuple[tuple[float, float], ...] = (),
+    lateness: LatenessSeries | None = None,
 ) -> JudgedTrace:
     """Every video frame of the trace `trace_jobs` replayed as `name`, against its deadline,
     and the audio job's reads counted."""
     video, audio = schedule.split()
     stats, _, _, unmatched = judge(
-        video, _completions(log_dir, name), fps=fps, frames=frames, peak_windows_ms=peak_windows_ms
+        video,
+        _completions(log_dir, name),
+        fps=fps,
+        frames=frames,
+        peak_windows_ms=peak_windows_ms,
+        lateness=lateness,
     )
     audio_reads = 0
     if audio.reads:
@@ -185,6 +195,8 @@ class MediaFileResult:
     audio_reads: int
     unmatched_completions: int
     """Completions at offsets the trace never asked for (none, unless fio misbehaves)."""
+    lateness: tuple[LatenessPoint, ...] = ()
+    """The worst lateness over the replay, a plot's worth of points."""
 
     @property
     def dropped(self) -> int:
@@ -209,6 +221,7 @@ class MediaFileResult:
         frame_map, frames = self.frame_map, self.frames
         return {
             "path": str(frame_map.path),
+            "start_s": round(frame_map.start_s, 3),
             "codec": frame_map.codec.description,
             "fourcc": frame_map.codec.fourcc,
             "raster": frame_map.raster,
@@ -223,6 +236,8 @@ class MediaFileResult:
             "bytes_read": self.bytes_read,
             "map_bytes": self.schedule.map_bytes,
             "alignment_bytes": self.schedule.alignment_bytes,
+            "frame_interval_ms": round(frames.frame_interval_ms, 3),
+            "lateness": [point.metadata() for point in self.lateness],
         }
 
 
@@ -262,8 +277,10 @@ def judge(
     fps: float,
     frames: int,
     peak_windows_ms: tuple[tuple[float, float], ...] = (),
+    lateness: LatenessSeries | None = None,
 ) -> tuple[FrameStats, int, int, int]:
-    """Frame stats, bytes read, audio reads and unmatched completions of one file's log.
+    """Frame stats, bytes read, audio reads and unmatched completions of one file's log; each
+    frame's arrival also goes to `lateness` when given.
 
     A completion is matched to its read by offset; a short read at the end of the file is
     logged by fio with its offset advanced by the bytes it got, so that is tried as well."""
@@ -292,16 +309,23 @@ def judge(
             audio_reads += 1
         else:
             add(frame, completion)
+            if lateness is not None:
+                lateness.add(frame, completion.time_ms)
     return stats, bytes_read, audio_reads, unmatched
 
 
 def _match(
     offsets: array[int], matched: bytearray, oldest: int, completion: Completion
 ) -> int | None:
-    wanted = (completion.offset_bytes, completion.offset_bytes - completion.block_bytes)
-    for read in range(oldest, min(oldest + MATCH_LOOKAHEAD_READS, len(offsets))):
-        if not matched[read] and offsets[read] in wanted:
-            return read
+    """The read a completion answers: at its offset, else the short read at the end of the
+    file that fio logs with its offset advanced. Exact offsets are looked for first: frames lie
+    back to back, so the advanced form of a frame's offset is its predecessor's, and a frame
+    that never arrived must not take the next frame's completion."""
+    end = min(oldest + MATCH_LOOKAHEAD_READS, len(offsets))
+    for wanted in (completion.offset_bytes, completion.offset_bytes - completion.block_bytes):
+        for read in range(oldest, end):
+            if not matched[read] and offsets[read] == wanted:
+                return read
     return None
 
 
@@ -338,12 +362,12 @@ def play_media(
         run = runner.run(job_file, label=label)
         results = []
         for plan in planned:
+            fps, frames = float(plan.frame_map.fps), plan.frame_map.frames
+            lateness = LatenessSeries(
+                fps=fps, buffer_frames=plan.schedule.buffer_frames, frames=frames
+            )
             judged = judge_trace(
-                plan.schedule,
-                log_dir,
-                plan.job_name,
-                fps=float(plan.frame_map.fps),
-                frames=plan.frame_map.frames,
+                plan.schedule, log_dir, plan.job_name, fps=fps, frames=frames, lateness=lateness
             )
             read_bytes = sum(
                 run.result.job(job.name).read.io_bytes
@@ -359,6 +383,7 @@ def play_media(
                     bytes_read=read_bytes,
                     audio_reads=judged.audio_reads,
                     unmatched_completions=judged.unmatched_completions,
+                    lateness=lateness.points(),
                 )
             )
     finally:

@@ -40,4 +40,5 @@ def play_window(frame_map: FrameMap, start_s: float, duration_s: float) -> Frame
         audio_offsets=frame_map.audio_offsets[audio],
         audio_sizes=frame_map.audio_sizes[audio],
         audio_times_us=_shifted(frame_map.audio_times_us, audio, first_us),
+        start_s=frame_map.start_s + first_us / US_PER_S,
     )

@@ -30,7 +30,8 @@ class TestEntry(BaseModel):
     measured: str
     required: str
     series: dict[str, JsonValue] = Field(default_factory=dict)
-    """Time series and histograms, each at most `MAX_SERIES_POINTS` points."""
+    """Time series and histograms, each at most `MAX_SERIES_POINTS` points (a media file's
+    lateness at most `MAX_LATENESS_POINTS`, as many)."""
 
 
 def thin(points: Sequence[JsonValue], max_points: int = MAX_SERIES_POINTS) -> list[JsonValue]:
@@ -71,4 +72,13 @@ def series_of(metadata: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
         ]
         if histograms:
             series["latency_histograms"] = histograms
+    per_file = compacted.get("per_file")
+    if isinstance(per_file, list):
+        lateness: list[JsonValue] = [
+            {"path": item.get("path"), "start_s": item.get("start_s"), "points": item["lateness"]}
+            for item in per_file
+            if isinstance(item, dict) and item.get("lateness")
+        ]
+        if lateness:
+            series["media_lateness"] = lateness
     return series

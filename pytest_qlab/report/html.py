@@ -175,8 +175,27 @@ def media_table(media: Sequence[MediaReport]) -> str:
     )
     return (
         '<div class="qlab-media"><h3>The show\'s media</h3>'
-        f'<table border="1" cellpadding="3"><tr>{head}</tr>{rows}</table></div>'
+        f'<table border="1" cellpadding="3"><tr>{head}</tr>{rows}</table>'
+        f"{cache_notes(media)}</div>"
     )
+
+
+def cache_notes(media: Sequence[MediaReport]) -> str:
+    """Whether the frames came from the drive or may have come from memory: files that share
+    a note are named together, a file that may be cached is marked."""
+    by_note: dict[str, list[str]] = {}
+    cached: set[str] = set()
+    for item in media:
+        if item.cache_note is not None:
+            by_note.setdefault(item.cache_note, []).append(item.path)
+            if item.may_be_cached:
+                cached.add(item.cache_note)
+    items = "".join(
+        f"<li>{'<b>WARN</b> ' if note in cached else ''}{escape(', '.join(paths))}: "
+        f"{escape(note)}</li>"
+        for note, paths in by_note.items()
+    )
+    return f'<div class="qlab-cache"><p>Caches:</p><ul>{items}</ul></div>' if items else ""
 
 
 def _drive_paragraph(volume: VolumeReport) -> str:

@@ -13,14 +13,16 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
+from pytest_qlab.media.cache import cache_warning
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
-1.3 a volume's `media` (the show's own files and how they played)."""
+1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
+`cache_note` and `may_be_cached`."""
 
 
 class RequirementReport(BaseModel):
@@ -63,6 +65,12 @@ class MediaReport(BaseModel):
     worst_lateness_ms: float | None
     latency_p999_ms: float | None
     bytes_read: int | None
+    cache_note: str | None = None
+    """Whether the replay's reads of this file came from the drive or may have come from
+    memory, and why (None: not checked)."""
+    may_be_cached: bool | None = None
+    """True on macOS for a file copied or changed since the Mac last started: its pages may
+    still be cached, and direct I/O there serves them."""
 
 
 class VolumeReport(BaseModel):
@@ -134,12 +142,29 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         max_streams=record.capacity_summary,
         matrix=volume_matrix(session.profile.headroom, record),
         drive=record.drive,
-        advisories=list(record.advisories),
+        advisories=[*record.advisories, *media_cache_advisories(record)],
         cleanup=record.leftovers.lines() if record.leftovers else [],
         reclaimed_bytes=record.leftovers.reclaimed_bytes if record.leftovers else 0,
         layout=record.layout_summary(),
         media=media_reports(record),
     )
+
+
+def media_cache_advisories(record: VolumeRecord) -> list[Advisory]:
+    """A warning under the verdict when the media replay may have read memory, not the drive:
+    it does not fail the run (the frames were played), it says the figures may flatter it."""
+    checks = [record.media_cache[m.path] for m in record.media if m.path in record.media_cache]
+    message = cache_warning(checks)
+    if message is None:
+        return []
+    return [
+        Advisory(
+            name="media-cache",
+            title="show media may be read from memory",
+            severity="warn",
+            message=message,
+        )
+    ]
 
 
 def media_reports(record: VolumeRecord) -> list[MediaReport]:
@@ -153,6 +178,7 @@ def media_reports(record: VolumeRecord) -> list[MediaReport]:
         rates = media_rates(frame_map)
         result = played.get(frame_map.path)
         frames = None if result is None else result.frames
+        cache = record.media_cache.get(frame_map.path)
         reports.append(
             MediaReport(
                 path=str(frame_map.path.resolve().relative_to(record.target.path.resolve())),
@@ -171,6 +197,8 @@ def media_reports(record: VolumeRecord) -> list[MediaReport]:
                     None if frames is None else round(frames.latency_percentile_ms(99.9), 3)
                 ),
                 bytes_read=None if result is None else result.bytes_read,
+                cache_note=None if cache is None else cache.note(),
+                may_be_cached=None if cache is None else cache.may_be_cached,
             )
         )
     return reports

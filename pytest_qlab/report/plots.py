@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -30,6 +31,9 @@ OKABE_ITO = (
     "#000000",  # black
 )
 LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "*")
+"""One per series, with its colour and line style: a greyscale print still tells them apart."""
+MARKS_PER_LINE = 12
 REQUIREMENT_COLOUR = "#000000"
 DROP_COLOUR = "#D55E00"
 SHADE_COLOUR = "#E69F00"
@@ -76,6 +80,19 @@ class StreamLatency:
     label: str
     bins: tuple[tuple[float, float, int], ...]
     dropped_frames: int = 0
+
+
+@dataclass(frozen=True)
+class FileLateness:
+    """One media file's worst lateness per bin of frames: (time_s, lateness_ms or None when
+    nothing of the bin arrived, dropped frames)."""
+
+    label: str
+    points: tuple[tuple[float, float | None, int], ...]
+
+    @property
+    def dropped_frames(self) -> int:
+        return sum(point[2] for point in self.points)
 
 
 @dataclass(frozen=True)
@@ -240,6 +257,83 @@ def latency_svg(
         return _svg(figure)
 
 
+def media_lateness_svg(files: Sequence[FileLateness], title: str) -> bytes | None:
+    """Each file's lateness over the replay against the deadline (0 ms: a frame arriving just
+    as it is shown), drops marked where they happened; None without any point."""
+    drawn = [item for item in files if item.points]
+    if not drawn:
+        return None
+    arrived = [p[1] for item in drawn for p in item.points if p[1] is not None]
+    top = max([*arrived, 1.0])
+    never_y = top * 1.1  # where frames that never arrived are marked: above every arrival
+    with _style():
+        figure = Figure(figsize=(FIGURE_WIDTH_IN, 5.2), layout="constrained")
+        axes = figure.subplots()
+        for index, item in enumerate(drawn):
+            style = _style_of(index)
+            marker = MARKERS[index % len(MARKERS)]
+            times = [p[0] for p in item.points if p[1] is not None]
+            values = [p[1] for p in item.points if p[1] is not None]
+            axes.plot(
+                times,
+                values,
+                label=item.label,
+                marker=marker,
+                markersize=5,
+                markevery=max(1, len(times) // MARKS_PER_LINE),
+                **style,  # type: ignore[arg-type]
+            )
+            drops = [p for p in item.points if p[2]]
+            if drops:
+                axes.scatter(
+                    [p[0] for p in drops],
+                    [never_y if p[1] is None else p[1] for p in drops],
+                    s=90,
+                    marker=marker,
+                    color=style["color"],
+                    edgecolors=REQUIREMENT_COLOUR,
+                    linewidths=1.5,
+                    zorder=3,
+                    label=f"{item.label}: {item.dropped_frames} dropped",
+                )
+        axes.axhline(
+            0.0,
+            color=REQUIREMENT_COLOUR,
+            linestyle="--",
+            linewidth=1.5,
+            label="deadline (0 ms late)",
+        )
+        if any(p[1] is None for item in drawn for p in item.points):
+            axes.axhline(never_y, color="#999999", linestyle=":", linewidth=1.0)
+            axes.text(
+                0.01,
+                never_y,
+                " never arrived",
+                transform=axes.get_yaxis_transform(),
+                va="bottom",
+                fontsize=10,
+            )
+        bottom, upper = axes.get_ylim()
+        axes.set_ylim(bottom, upper + 0.2 * (upper - bottom))  # room for the count below
+        dropped = sum(item.dropped_frames for item in drawn)
+        axes.text(
+            0.98,
+            0.95,
+            f"{dropped} dropped frames" if dropped else "no dropped frames",
+            transform=axes.transAxes,
+            ha="right",
+            va="top",
+            fontweight="bold",
+            color=DROP_COLOUR if dropped else "#000000",
+            bbox={"facecolor": "white", "edgecolor": DROP_COLOUR if dropped else "#999999"},
+        )
+        axes.set_xlabel("presentation time (s since the replay started)")
+        axes.set_ylabel("lateness (ms; below 0: early)")
+        axes.set_title(title)
+        _legend_below(figure, [axes])
+        return _svg(figure)
+
+
 def _steps(bins: Sequence[tuple[float, float, int]]) -> tuple[list[float], list[int]]:
     """Edges and counts for `stairs`, with empty stretches between bins as zero counts."""
     edges = [bins[0][0]]
@@ -331,6 +425,27 @@ def latencies_of(metadata: Mapping[str, JsonValue]) -> list[StreamLatency]:
     return streams
 
 
+def media_lateness_of(metadata: Mapping[str, JsonValue]) -> list[FileLateness]:
+    """Each played file's lateness series, labelled by name and, for a stretch that starts
+    mid-file, where it starts (a crossfade plays a file twice)."""
+    files = []
+    seen: dict[str, int] = {}
+    for item in _mappings(metadata.get("per_file")):
+        points = []
+        for point in _mappings(item.get("lateness")):
+            time_s, dropped = _number(point.get("time_s")), _number(point.get("dropped_frames"))
+            if time_s is not None and dropped is not None:
+                points.append((time_s, _number(point.get("lateness_ms")), int(dropped)))
+        name = Path(str(item.get("path", "file"))).name
+        start_s = _number(item.get("start_s"))
+        label = f"{name} from {start_s:g} s" if start_s else name
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label += f" #{seen[label]}"
+        files.append(FileLateness(label, tuple(points)))
+    return files
+
+
 def plots_for_test(
     metadata: Mapping[str, JsonValue], requirements: Sequence[Line], title: str
 ) -> list[Plot]:
@@ -359,4 +474,7 @@ def plots_for_test(
         svg = latency_svg(latencies_of(metadata), interval, buffer_frames, title)
         if svg is not None:
             plots.append(Plot("frame latency", svg))
+    svg = media_lateness_svg(media_lateness_of(metadata), title)
+    if svg is not None:
+        plots.append(Plot("lateness over time", svg))
     return plots

@@ -4,19 +4,25 @@ after a pass, Ctrl-C and a killed run; bad media is one line, nothing measured."
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
+import re
+import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.helpers.media import make_movie
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import Entry, FioWatch, MainJobRunner
+    from tests.integration.conftest import Entry, FioWatch, MainJob, MainJobRunner
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +39,23 @@ def _show(volume: Path, seconds: float = 6.0) -> Path:
     make_movie(folder / "backdrop.mov", profile=3, width=640, height=360, seconds=seconds)
     make_movie(folder / "logo.mov", profile=1, seconds=seconds)
     return folder
+
+
+def _html_plots(job: MainJob) -> dict[str, dict[str, str]]:
+    """Each test's plots in the HTML report, by test name and plot name, as SVG text."""
+    (page_path,) = job.report_dir.glob("*.html")
+    match = re.search(r'data-jsonblob="([^"]*)"', page_path.read_text(encoding="utf-8"))
+    assert match, "no results data in the HTML report"
+    data: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    plots: dict[str, dict[str, str]] = {}
+    for runs in data["tests"].values():
+        for run in runs:
+            name = run["testId"].rsplit("::", 1)[-1].split("[", 1)[0]
+            for extra in run["extras"]:
+                if extra["format_type"] == "image":
+                    encoded = extra["content"].removeprefix("data:image/svg+xml;base64,")
+                    plots.setdefault(name, {})[extra["name"]] = base64.b64decode(encoded).decode()
+    return plots
 
 
 @pytest.mark.timing
@@ -80,6 +103,72 @@ def test_two_files_play_without_a_drop_and_stay_byte_identical(
     crossfade = job.test_entry("test_media_crossfade")["metadata"]
     assert crossfade["files"] == 4, "the set twice: playing on, and each file from its middle"
     assert "media Show media #2/backdrop.mov (ProRes 422 HQ 640x360 29.97" in job.stdout
+    for item in playback["per_file"]:
+        lateness = item["lateness"]
+        assert len(lateness) == item["frames"], "one point per frame of a second's replay"
+        assert sum(point["dropped_frames"] for point in lateness) == item["dropped_frames"]
+        arrived = [point["lateness_ms"] for point in lateness if point["lateness_ms"] is not None]
+        if item["dropped_frames"]:
+            assert max(arrived) == pytest.approx(item["worst_lateness_ms"], abs=1e-3)
+        else:
+            assert len(arrived) == item["frames"], lateness
+            assert max(arrived) <= 0, lateness
+    plots = _html_plots(job)
+    for test, labels in (
+        ("test_media_playback", ["backdrop.mov", "logo.mov"]),
+        ("test_media_crossfade", ["backdrop.mov from ", "logo.mov from "]),
+    ):
+        svg = plots[test]["lateness over time"]
+        for label in [*labels, "deadline (0 ms late)", "no dropped frames"]:
+            assert f"<!-- {label}" in svg, (test, label)
+
+
+def _cached_bytes(path: Path) -> int:
+    """The file's bytes in the page cache, as util-linux's fincore counts them."""
+    run = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(run.stdout.strip())
+
+
+@pytest.mark.skipif(shutil.which("fincore") is None, reason="needs util-linux's fincore")
+def test_the_report_says_the_frames_came_from_the_drive_and_fio_dropped_the_cache(
+    tmp_path: Path,
+    main_job: MainJobRunner,
+    volume_snapshot: Callable[[Path], dict[str, Entry]],
+) -> None:
+    """Our own just-made movies, their pages in the cache (written, then read by the snapshot):
+    the run's report says the cache was bypassed on Linux, and it was: fio's invalidate dropped
+    the pages and its direct reads did not bring them back."""
+    volume = tmp_path / "Show"
+    folder = _show(volume, seconds=3.0)
+    os.sync()  # written back, so the pages are clean: what invalidate can drop
+    before = volume_snapshot(volume)  # reads every byte: the files are now in the cache
+    movies = sorted(folder.iterdir())
+    assert all(_cached_bytes(movie) >= movie.stat().st_size for movie in movies)  # whole pages
+
+    job = main_job.run(
+        volume, "--qlab-media", str(folder), "-k", "test_media_playback", scale=SCALE
+    )
+
+    assert "Traceback" not in job.output, job.output
+    assert job.outcomes() == {"test_media_playback[system-Show]": "passed"}, job.output
+    cached_after = [_cached_bytes(movie) for movie in movies]  # before the snapshot reads them
+    assert volume_snapshot(volume) == before, "the show's files changed"
+    assert cached_after == [0] * len(movies), "fio left the files' pages in the cache"
+    volume_report = job.volume_report()
+    for item in volume_report["media"]:
+        assert item["may_be_cached"] is False, item
+        assert "direct I/O (O_DIRECT)" in item["cache_note"], item
+        assert "invalidate=1" in item["cache_note"], item
+    assert not [a for a in volume_report["advisories"] if a["name"] == "media-cache"]
+    (page_path,) = job.report_dir.glob("*.html")
+    page = html.unescape(page_path.read_text(encoding="utf-8"))
+    assert 'class="qlab-cache"' in page
+    assert f"{MEDIA_FOLDER}/backdrop.mov, {MEDIA_FOLDER}/logo.mov: read from the drive" in page
 
 
 def test_a_failed_run_leaves_the_media_untouched(

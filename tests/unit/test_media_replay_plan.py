@@ -149,6 +149,7 @@ def test_a_files_trace_is_a_video_job_and_an_audio_job_each_with_its_log(tmp_pat
         "filename=media-01",
         "read_iolog=media-01.iolog",
         "direct=1",
+        "invalidate=1",  # the report says the show's cached pages were dropped first
         "iodepth=1",
         f"write_lat_log={tmp_path / 'logs' / 'media-01'}",
         "log_offset=1",
