@@ -13,12 +13,13 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from pytest_qlab.core.profiles import StreamSpec
-from pytest_qlab.core.rows import ReportRow, frames_row
+from pytest_qlab.core.rows import ReportRow, frames_row, reads_text
 from pytest_qlab.core.units import NS_PER_MS
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner, StatusCallback
 from pytest_qlab.measure.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
+from pytest_qlab.measure.pool import PoolRegion, covered_bytes
 
 REPLAY_IODEPTH = 2
 """A player's read-ahead: the next frame is requested while this one is in flight. Small also
@@ -38,7 +39,10 @@ class ReplayStream:
     play_s: float | None = None
     """None: until the replay ends."""
     offset_bytes: int = 0
-    """Where in its file the stream starts reading; a multiple of the frame size."""
+    """Where in its file the stream starts reading, aligned for direct I/O."""
+    region_bytes: int | None = None
+    """How much of the file from `offset_bytes` the stream loops over (a region of the read
+    pool); None: to the end of the file."""
     peak_windows_ms: tuple[tuple[float, float], ...] = ()
     """Stretches of this stream's playback under peak load, told apart in its drops."""
 
@@ -46,7 +50,21 @@ class ReplayStream:
     def replay_bytes(self) -> int:
         """The part of the file the replay loops over, from `offset_bytes`: whole frames only."""
         available = self.file_bytes - self.offset_bytes
+        if self.region_bytes is not None:
+            available = min(available, self.region_bytes)
         return available - available % self.spec.frame_bytes
+
+    @classmethod
+    def in_region(cls, label: str, spec: StreamSpec, region: PoolRegion) -> ReplayStream:
+        """A stream looping over a region of the read pool."""
+        return cls(
+            label,
+            spec,
+            region.file_name,
+            region.end_bytes,
+            offset_bytes=region.offset_bytes,
+            region_bytes=region.size_bytes,
+        )
 
 
 def instance_labels(instances: Sequence[StreamSpec]) -> list[str]:
@@ -90,6 +108,18 @@ class StreamResult:
     def dropped(self) -> int:
         return self.frames.dropped_frames
 
+    @property
+    def read_region(self) -> PoolRegion:
+        """The bytes of its file the stream read: fio reads its region in order from the start
+        and loops, so all of it once it read more than the region holds."""
+        stream = self.stream
+        size = min(self.frames.bytes_read, stream.replay_bytes)
+        return PoolRegion(stream.file_name, stream.offset_bytes, size)
+
+    @property
+    def distinct_bytes(self) -> int:
+        return self.read_region.size_bytes
+
     def summary(self) -> str:
         frames = self.frames
         text = f"{self.stream.label}: {frames.dropped_frames} of {frames.due_frames} frames dropped"
@@ -114,6 +144,10 @@ class StreamResult:
             "stream": self.stream.label,
             "fps": frames.fps,
             "frame_bytes": self.stream.spec.frame_bytes,
+            "offset_bytes": self.stream.offset_bytes,
+            "region_bytes": self.stream.replay_bytes,
+            "bytes_read": frames.bytes_read,
+            "distinct_bytes": self.distinct_bytes,
             "requested_mb_s": round(self.stream.spec.rate_bytes_s / 1_000_000, 3),
             "achieved_mb_s": round(frames.achieved_mb_s(), 3),
             "frames_read": frames.frames_read,
@@ -183,6 +217,20 @@ class ReplayResult:
     def frames_read(self) -> int:
         return sum(result.frames.frames_read for result in self.streams)
 
+    @property
+    def bytes_read(self) -> int:
+        return sum(result.frames.bytes_read for result in self.streams)
+
+    @property
+    def reads(self) -> tuple[PoolRegion, ...]:
+        return tuple(result.read_region for result in self.streams)
+
+    @property
+    def distinct_bytes(self) -> int:
+        """Bytes no other frame of this replay read: less than `bytes_read` when a stream
+        looped over its region, or streams shared one."""
+        return covered_bytes(self.reads)
+
     def failures(self) -> list[str]:
         return [result.summary() for result in self.streams if result.dropped]
 
@@ -193,11 +241,16 @@ class ReplayResult:
             "requested_mb_s": round(self.requested_mb_s, 3),
             "achieved_mb_s": round(self.achieved_mb_s, 3),
             "dropped_frames": self.dropped,
+            "bytes_read": self.bytes_read,
+            "distinct_bytes": self.distinct_bytes,
             "per_stream": [stream.metadata() for stream in self.streams],
         }
 
     def report_row(self) -> ReportRow:
-        return frames_row(self.achieved_mb_s, self.dropped, self.requested_mb_s)
+        row = frames_row(self.achieved_mb_s, self.dropped, self.requested_mb_s)
+        return ReportRow(
+            f"{row.measured}; {reads_text(self.bytes_read, self.distinct_bytes)}", row.required
+        )
 
 
 def replay_job_file(
