@@ -19,6 +19,7 @@ from pytest_qlab.measure.bandwidth import BandwidthResult, LayoutResult
 from pytest_qlab.measure.capacity import CapacityResult
 from pytest_qlab.measure.integrity import IntegrityResult
 from pytest_qlab.measure.phase import PhaseResult
+from pytest_qlab.measure.pool import PoolRegion, ReadPoolUse, covered_bytes
 from pytest_qlab.measure.probe import ProbeResult
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.measure.sustained_outcome import SustainedOutcome
@@ -59,6 +60,8 @@ class VolumeRecord:
     replays: dict[RequirementKey, ReplayResult] = field(default_factory=dict)
     """The setup check's replay behind each requirement."""
     capacity: CapacityResult | None = None
+    read_pool: ReadPoolUse | None = None
+    """The files the setup check's synthetic replays read from, once a replay took a region."""
     verified_streams: dict[CellKey, int] = field(default_factory=dict)
     """Matrix cells proven by a replay: (codec, raster, nominal fps) -> streams played cleanly."""
     read_probe: ProbeResult | None = None
@@ -152,6 +155,33 @@ class VolumeRecord:
             findings=self.findings(),
         )
 
+    def pool_reads(self) -> list[tuple[str, int, tuple[PoolRegion, ...]]]:
+        """Each synthetic replay of the setup check in run order (a capacity probe is one): its
+        name, the bytes it read and where in the read pool."""
+        reads = [
+            (key.value, replay.bytes_read, replay.reads) for key, replay in self.replays.items()
+        ]
+        if self.capacity is not None:
+            reads += [
+                (f"capacity-{probe.streams:02d}", probe.bytes_read, probe.reads)
+                for probe in self.capacity.probes
+            ]
+        return reads
+
+    def pool_layout(self) -> tuple[int, float]:
+        """Bytes and seconds of layout the read pool adds to the files other measurements lay
+        out anyway (fio's runtime of each pool file's layout job)."""
+        if self.read_pool is None:
+            return 0, 0.0
+        own = {name for name, _ in self.read_pool.pool.files} - set(self.read_pool.shared_files)
+        added = [
+            (size, layout.duration_of(name))
+            for layout in self.layouts.get(LayoutKind.SETUP_CHECK, [])
+            for name, size in layout.files
+            if name in own and layout.file_durations_s
+        ]
+        return sum(size for size, _ in added), sum(seconds for _, seconds in added)
+
     def layout_summary(self) -> str | None:
         """Laying out test files is not part of the measurement, but a slow layout is worth
         knowing."""
@@ -160,10 +190,17 @@ class VolumeRecord:
         duration_s = sum(result.duration_s for result in layouts)
         if duration_s <= 0:
             return None
-        return (
+        text = (
             f"layout: {format_bytes(size_bytes)} of test files written in {duration_s:.1f} s "
             f"({bytes_to_mb(size_bytes) / duration_s:.0f} MB/s)"
         )
+        if self.read_pool is not None:
+            added_bytes, added_s = self.pool_layout()
+            text += (
+                f"; the replays' {format_bytes(self.read_pool.pool.size_bytes)} read pool adds "
+                f"{format_bytes(added_bytes)} ({added_s:.1f} s) to the sequential read's file"
+            )
+        return text
 
     def measurements(self) -> dict[str, MetadataValue]:
         """The volume's figures for the JSON report, flat and unit-suffixed, derived from the
@@ -183,6 +220,8 @@ class VolumeRecord:
         if self.capacity is not None:
             values["max_streams"] = self.capacity.max_streams
             values["max_streams_needed"] = self.capacity.needed_streams
+        if self.read_pool is not None:
+            values.update(self._pool_measurements(self.read_pool))
         if self.read_probe is not None:
             values["sustained_read_configuration"] = self.read_probe.best.label()
             values["sustained_read_probe_summary"] = self.read_probe.sentence()
@@ -196,6 +235,25 @@ class VolumeRecord:
             values[f"{prefix}_achieved_mb_s"] = round(phase.achieved_mb_s, 3)
         if self.integrity is not None:
             values.update(self.integrity.metadata())
+        return values
+
+    def _pool_measurements(self, use: ReadPoolUse) -> dict[str, MetadataValue]:
+        added_bytes, added_s = self.pool_layout()
+        reads = self.pool_reads()
+        values: dict[str, MetadataValue] = {
+            "read_pool_bytes": use.pool.size_bytes,
+            "read_pool_layout_bytes": added_bytes,
+            "read_pool_layout_s": round(added_s, 3),
+            "read_pool_laps": use.pool.laps,
+            "replays_bytes_read": sum(bytes_read for _, bytes_read, _ in reads),
+            "replays_distinct_bytes": covered_bytes(r for _, _, regions in reads for r in regions),
+        }
+        for requirement, replay in self.replays.items():
+            values[f"{requirement.value}_bytes_read"] = replay.bytes_read
+            values[f"{requirement.value}_distinct_bytes"] = replay.distinct_bytes
+        if self.capacity is not None:
+            values["max_streams_bytes_read"] = self.capacity.bytes_read
+            values["max_streams_distinct_bytes"] = self.capacity.distinct_bytes
         return values
 
 

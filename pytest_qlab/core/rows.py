@@ -9,6 +9,8 @@ from typing import Protocol
 
 from pydantic import JsonValue
 
+from pytest_qlab.core.units import format_bytes
+
 
 @dataclass(frozen=True)
 class ReportRow:
@@ -36,3 +38,9 @@ def frames_row(achieved_mb_s: float, dropped_frames: int, required_mb_s: float) 
         f"{mb_s_text(achieved_mb_s)}, {dropped_frames} dropped frames",
         f"{mb_s_text(required_mb_s)}, no dropped frame",
     )
+
+
+def reads_text(bytes_read: int, distinct_bytes: int) -> str:
+    """e.g. "3.3 GB read, 2.4 GB of it distinct": a reader sees at once whether frames were
+    read again."""
+    return f"{format_bytes(bytes_read)} read, {format_bytes(distinct_bytes)} of it distinct"

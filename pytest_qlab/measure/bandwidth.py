@@ -130,6 +130,8 @@ class LayoutResult:
     directory: Path
     files: tuple[tuple[str, int], ...]
     duration_s: float
+    file_durations_s: tuple[float, ...] = ()
+    """fio's runtime of each file's layout job (its fsync included), in file order."""
 
     @property
     def size_bytes(self) -> int:
@@ -138,18 +140,29 @@ class LayoutResult:
     def size_of(self, file_name: str) -> int:
         return dict(self.files)[file_name]
 
+    def duration_of(self, file_name: str) -> float:
+        names = [name for name, _ in self.files]
+        return self.file_durations_s[names.index(file_name)]
+
 
 def lay_out(runner: FioRunner, directory: Path, files: Sequence[tuple[str, int]]) -> LayoutResult:
     """Write every file in full and check fio really wrote each byte."""
     run = runner.run(layout_job(directory, files), label="layout")
+    durations = []
     for index, (file_name, size_bytes) in enumerate(files, start=1):
-        written = run.result.job(f"layout-{index:02d}").write.io_bytes
-        if written < size_bytes:
+        written = run.result.job(f"layout-{index:02d}").write
+        if written.io_bytes < size_bytes:
             raise VolumeError(
-                f"laying out {directory / file_name} wrote {written} of {size_bytes} bytes; "
-                "the volume may be full or failing"
+                f"laying out {directory / file_name} wrote {written.io_bytes} of {size_bytes} "
+                "bytes; the volume may be full or failing"
             )
-    return LayoutResult(directory=directory, files=tuple(files), duration_s=run.wall_s)
+        durations.append(written.runtime_s)
+    return LayoutResult(
+        directory=directory,
+        files=tuple(files),
+        duration_s=run.wall_s,
+        file_durations_s=tuple(durations),
+    )
 
 
 def measure_sequential(

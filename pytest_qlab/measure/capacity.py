@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from pydantic import JsonValue
 
 from pytest_qlab.core.profiles import StreamSpec
-from pytest_qlab.core.rows import ReportRow
+from pytest_qlab.core.rows import ReportRow, reads_text
+from pytest_qlab.measure.pool import PoolRegion, covered_bytes
 
 
 @dataclass(frozen=True)
 class CapacityProbe:
     streams: int
     dropped_frames: int
+    bytes_read: int = 0
+    reads: tuple[PoolRegion, ...] = ()
+    """The bytes of the read pool the probe's streams read."""
+
+    @property
+    def distinct_bytes(self) -> int:
+        return covered_bytes(self.reads)
 
     @property
     def passed(self) -> bool:
@@ -36,21 +44,38 @@ class CapacityResult:
     def enough(self) -> bool:
         return self.max_streams >= self.needed_streams
 
+    @property
+    def bytes_read(self) -> int:
+        return sum(probe.bytes_read for probe in self.probes)
+
+    @property
+    def distinct_bytes(self) -> int:
+        """Bytes of the read pool the search read, each counted once over all its probes."""
+        return covered_bytes(region for probe in self.probes for region in probe.reads)
+
     def metadata(self) -> dict[str, JsonValue]:
         return {
             "max_streams": self.max_streams,
             "stream": self.spec.label,
             "stream_mb_s": round(self.spec.mb_s_each, 3),
             "limit": self.limit,
+            "bytes_read": self.bytes_read,
+            "distinct_bytes": self.distinct_bytes,
             "probes": [
-                {"streams": probe.streams, "dropped_frames": probe.dropped_frames}
+                {
+                    "streams": probe.streams,
+                    "dropped_frames": probe.dropped_frames,
+                    "bytes_read": probe.bytes_read,
+                    "distinct_bytes": probe.distinct_bytes,
+                }
                 for probe in self.probes
             ],
             "summary": self.summary(),
         }
 
     def report_row(self) -> ReportRow:
-        return ReportRow(f"{self.max_streams} x {self.spec.label}", "the show's streams")
+        reads = reads_text(self.bytes_read, self.distinct_bytes)
+        return ReportRow(f"{self.max_streams} x {self.spec.label}; {reads}", "the show's streams")
 
     def summary(self) -> str:
         stream = self.spec.label
@@ -62,13 +87,15 @@ class CapacityResult:
         return text
 
 
-def search_max_streams(probe: Callable[[int], int], limit: int) -> tuple[int, list[CapacityProbe]]:
-    """`probe(n)` replays n streams and returns the dropped frames. Doubling finds the first
-    failing count, bisection the largest passing one below it."""
+def search_max_streams(
+    probe: Callable[[int], CapacityProbe], limit: int
+) -> tuple[int, list[CapacityProbe]]:
+    """`probe(n)` replays n streams. Doubling finds the first failing count, bisection the
+    largest passing one below it."""
     probes: list[CapacityProbe] = []
 
     def passes(count: int) -> bool:
-        result = CapacityProbe(count, probe(count))
+        result = probe(count)
         probes.append(result)
         return result.passed
 

@@ -13,15 +13,16 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from pytest_qlab.core.profiles import StreamSpec
-from pytest_qlab.core.rows import ReportRow, frames_row
+from pytest_qlab.core.rows import ReportRow, frames_row, reads_text
 from pytest_qlab.core.units import BYTES_PER_MB, NS_PER_MS
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner, StatusCallback
 from pytest_qlab.measure.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
+from pytest_qlab.measure.pool import PoolRegion, covered_bytes
 from pytest_qlab.media.iolog import iolog_ticks_per_s
 from pytest_qlab.media.movie_stream import MovieFrames, movie_schedule
-from pytest_qlab.media.playback import judge_trace, trace_jobs
+from pytest_qlab.media.playback import judge_trace, trace_jobs, trace_video_jobs
 from pytest_qlab.media.schedule import ReadSchedule, direct_io_alignment_bytes, video_frames_in
 
 REPLAY_IODEPTH = 2
@@ -42,7 +43,10 @@ class ReplayStream:
     play_s: float | None = None
     """None: until the replay ends."""
     offset_bytes: int = 0
-    """Where in its file the stream starts reading; a multiple of the frame size."""
+    """Where in its file the stream starts reading, aligned for direct I/O."""
+    region_bytes: int | None = None
+    """How much of the file from `offset_bytes` the stream loops over (a region of the read
+    pool); None: to the end of the file."""
     peak_windows_ms: tuple[tuple[float, float], ...] = ()
     """Stretches of this stream's playback under peak load, told apart in its drops."""
     movie: MovieFrames | None = None
@@ -53,7 +57,21 @@ class ReplayStream:
     def replay_bytes(self) -> int:
         """The part of the file the replay loops over, from `offset_bytes`: whole frames only."""
         available = self.file_bytes - self.offset_bytes
+        if self.region_bytes is not None:
+            available = min(available, self.region_bytes)
         return available - available % self.spec.frame_bytes
+
+    @classmethod
+    def in_region(cls, label: str, spec: StreamSpec, region: PoolRegion) -> ReplayStream:
+        """A stream looping over a region of the read pool."""
+        return cls(
+            label,
+            spec,
+            region.file_name,
+            region.end_bytes,
+            offset_bytes=region.offset_bytes,
+            region_bytes=region.size_bytes,
+        )
 
 
 def instance_labels(instances: Sequence[StreamSpec]) -> list[str]:
@@ -106,6 +124,18 @@ class StreamResult:
     def dropped(self) -> int:
         return self.frames.dropped_frames
 
+    @property
+    def read_region(self) -> PoolRegion:
+        """The bytes of its file the stream read: fio reads its region in order from the start
+        and loops, so all of it once it read more than the region holds."""
+        stream = self.stream
+        size = min(self.frames.bytes_read, stream.replay_bytes)
+        return PoolRegion(stream.file_name, stream.offset_bytes, size)
+
+    @property
+    def distinct_bytes(self) -> int:
+        return self.read_region.size_bytes
+
     def summary(self) -> str:
         frames = self.frames
         text = f"{self.stream.label}: {frames.dropped_frames} of {frames.due_frames} frames dropped"
@@ -139,6 +169,10 @@ class StreamResult:
             **played,
             "fps": frames.fps,
             "frame_bytes": self.stream.spec.frame_bytes,
+            "offset_bytes": self.stream.offset_bytes,
+            "region_bytes": self.stream.replay_bytes,
+            "bytes_read": frames.bytes_read,
+            "distinct_bytes": self.distinct_bytes,
             "requested_mb_s": round(self.stream.spec.rate_bytes_s / 1_000_000, 3),
             "achieved_mb_s": round(frames.achieved_mb_s(), 3),
             "frames_read": frames.frames_read,
@@ -221,6 +255,20 @@ class ReplayResult:
         scheduled = sum(result.scheduled_bytes(self.duration_s) for result in continuous)
         return scheduled / self.duration_s / BYTES_PER_MB
 
+    @property
+    def bytes_read(self) -> int:
+        return sum(result.frames.bytes_read for result in self.streams)
+
+    @property
+    def reads(self) -> tuple[PoolRegion, ...]:
+        return tuple(result.read_region for result in self.streams)
+
+    @property
+    def distinct_bytes(self) -> int:
+        """Bytes no other frame of this replay read: less than `bytes_read` when a stream
+        looped over its region, or streams shared one."""
+        return covered_bytes(self.reads)
+
     def failures(self) -> list[str]:
         return [result.summary() for result in self.streams if result.dropped]
 
@@ -231,11 +279,16 @@ class ReplayResult:
             "requested_mb_s": round(self.requested_mb_s, 3),
             "achieved_mb_s": round(self.achieved_mb_s, 3),
             "dropped_frames": self.dropped,
+            "bytes_read": self.bytes_read,
+            "distinct_bytes": self.distinct_bytes,
             "per_stream": [stream.metadata() for stream in self.streams],
         }
 
     def report_row(self) -> ReportRow:
-        return frames_row(self.achieved_mb_s, self.dropped, self.requested_mb_s)
+        row = frames_row(self.achieved_mb_s, self.dropped, self.requested_mb_s)
+        return ReportRow(
+            f"{row.measured}; {reads_text(self.bytes_read, self.distinct_bytes)}", row.required
+        )
 
 
 def _constant_job(
@@ -292,9 +345,19 @@ def replay(
     shutil.rmtree(traces, ignore_errors=True)
     try:
         schedules: dict[int, ReadSchedule] = {}
-        if any(stream.movie is not None for stream in streams):
+        movies = sum(stream.movie is not None for stream in streams)
+        video_jobs = trace_video_jobs(buffer_frames, movies)
+        if movies:
             job_file = _traced_job_file(
-                runner, directory, traces, streams, duration_s, log_dir, buffer_frames, schedules
+                runner,
+                directory,
+                traces,
+                streams,
+                duration_s,
+                log_dir,
+                buffer_frames,
+                schedules,
+                video_jobs,
             )
         else:
             job_file = replay_job_file(directory, streams, duration_s, log_dir)
@@ -306,7 +369,7 @@ def replay(
             name = f"stream-{index:02d}"
             schedule = schedules.get(index)
             if schedule is not None:
-                results.append(_judged_trace(stream, schedule, log_dir, name))
+                results.append(_judged_trace(stream, schedule, log_dir, name, video_jobs))
                 continue
             logs = sorted(log_dir.glob(f"{name}_lat.*.log"))
             if not logs:
@@ -337,6 +400,7 @@ def _traced_job_file(
     log_dir: Path,
     buffer_frames: int,
     schedules: dict[int, ReadSchedule],
+    video_jobs: int,
 ) -> FioJobFile:
     """A replay with movie streams runs in its own folder off the volume, where each stream's
     file is a link (to the show's file, or to the scratch file) and each movie a trace; the
@@ -375,13 +439,14 @@ def _traced_job_file(
             file_bytes=movie.frame_map.file_bytes if movie.on_media else stream.file_bytes,
             log_dir=log_dir,
             ticks_per_s=iolog_ticks_per_s(runner.fio.version, movie.frame_map.path),
+            video_jobs=video_jobs,
             start_delay_ms=round(stream.start_s * 1000),
         )
     return FioJobFile(directory=folder, jobs=tuple(jobs), readonly=True)
 
 
 def _judged_trace(
-    stream: ReplayStream, schedule: ReadSchedule, log_dir: Path, name: str
+    stream: ReplayStream, schedule: ReadSchedule, log_dir: Path, name: str, video_jobs: int
 ) -> StreamResult:
     judged = judge_trace(
         schedule,
@@ -389,6 +454,7 @@ def _judged_trace(
         name,
         fps=stream.spec.fps,
         frames=video_frames_in(schedule),
+        video_jobs=video_jobs,
         peak_windows_ms=stream.peak_windows_ms,
     )
     return StreamResult(stream, judged.frames, traced_bytes=schedule.video_read_bytes)

@@ -12,6 +12,7 @@ apart), while at 1 each read is timed as it completes.
 
 from __future__ import annotations
 
+import heapq
 import shutil
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -105,6 +106,22 @@ def trace_job(
     )
 
 
+MAX_TRACE_JOBS = 64
+"""fio jobs a media replay may run at once; on macOS each is a process with its own AIO
+requests, 90 system-wide."""
+
+
+def trace_video_jobs(buffer_frames: int, files: int) -> int:
+    """Video jobs per file: one per frame of the player's buffer, fewer when many files play
+    at once (see `ReadSchedule.split`)."""
+    per_file = max(1, MAX_TRACE_JOBS // max(files, 1) - 1)
+    return max(1, min(buffer_frames, per_file))
+
+
+def _part_names(name: str, video_jobs: int) -> list[str]:
+    return [name if part == 0 else f"{name}-v{part + 1}" for part in range(video_jobs)]
+
+
 def trace_jobs(
     folder: Path,
     name: str,
@@ -113,14 +130,17 @@ def trace_jobs(
     file_bytes: int,
     log_dir: Path,
     ticks_per_s: int,
+    video_jobs: int = 1,
     start_delay_ms: int = 0,
 ) -> list[FioJob]:
-    """The video job and, when the file has audio, the audio job replaying one file's trace
+    """The video jobs and, when the file has audio, the audio job replaying one file's trace
     (see `ReadSchedule.split`), their traces written in `folder`, where fio finds the file
     as the link `name`."""
     jobs = []
-    video, audio = schedule.split()
-    for job_name, part in ((name, video), (name + AUDIO_JOB_SUFFIX, audio)):
+    video, audio = schedule.split(video_jobs)
+    parts = [*zip(_part_names(name, video_jobs), video, strict=True)]
+    parts.append((name + AUDIO_JOB_SUFFIX, audio))
+    for job_name, part in parts:
         if not part.reads:
             continue
         with (folder / f"{job_name}.iolog").open("w", encoding="ascii") as trace:
@@ -152,15 +172,22 @@ def judge_trace(
     *,
     fps: float,
     frames: int,
+    video_jobs: int = 1,
     peak_windows_ms: tuple[tuple[float, float], ...] = (),
     lateness: LatenessSeries | None = None,
 ) -> JudgedTrace:
-    """Every video frame of the trace `trace_jobs` replayed as `name`, against its deadline,
-    and the audio job's reads counted."""
-    video, audio = schedule.split()
+    """Every video frame of the trace `trace_jobs` replayed as `name`, against its deadline
+    (the video jobs' logs merged in completion order), and the audio job's reads counted."""
+    (video,), audio = schedule.split()
+    parts, _ = schedule.split(video_jobs)
+    logs = [
+        _completions(log_dir, job_name)
+        for job_name, part in zip(_part_names(name, video_jobs), parts, strict=True)
+        if part.reads
+    ]
     stats, _, _, unmatched = judge(
         video,
-        _completions(log_dir, name),
+        heapq.merge(*logs, key=lambda completion: completion.time_ms),
         fps=fps,
         frames=frames,
         peak_windows_ms=peak_windows_ms,
@@ -346,6 +373,7 @@ def play_media(
     log_dir = folder / "logs"
     shutil.rmtree(folder, ignore_errors=True)
     log_dir.mkdir(parents=True)
+    video_jobs = trace_video_jobs(buffer_frames, len(planned))
     try:
         jobs = []
         for plan in planned:
@@ -357,6 +385,7 @@ def play_media(
                 file_bytes=plan.frame_map.file_bytes,
                 log_dir=log_dir,
                 ticks_per_s=ticks_per_s,
+                video_jobs=video_jobs,
             )
         job_file = FioJobFile(directory=folder, jobs=tuple(jobs), readonly=True)
         run = runner.run(job_file, label=label)
@@ -367,7 +396,13 @@ def play_media(
                 fps=fps, buffer_frames=plan.schedule.buffer_frames, frames=frames
             )
             judged = judge_trace(
-                plan.schedule, log_dir, plan.job_name, fps=fps, frames=frames, lateness=lateness
+                plan.schedule,
+                log_dir,
+                plan.job_name,
+                fps=fps,
+                frames=frames,
+                video_jobs=video_jobs,
+                lateness=lateness,
             )
             read_bytes = sum(
                 run.result.job(job.name).read.io_bytes

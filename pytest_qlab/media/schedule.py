@@ -72,19 +72,32 @@ class ReadSchedule:
         """What the reads ask for, past the end of the file included."""
         return sum(self.length_bytes)
 
-    def split(self) -> tuple[ReadSchedule, ReadSchedule]:
-        """The video reads and the audio reads, each replayed by its own fio job.
+    def split(self, video_jobs: int = 1) -> tuple[tuple[ReadSchedule, ...], ReadSchedule]:
+        """The video reads dealt round-robin to `video_jobs` parts, and the audio reads: each
+        part replayed by its own fio job at a queue depth of 1.
 
         fio (3.33 to 3.42, iolog.c `iolog_delay`) waits for each trace action's delay counted
         from the previous action's issue, and never makes up lost time: when a read takes
-        longer than the gap to the next action, everything after it plays that much later. An
-        audio chunk due with its frame has a gap of 0, so in one job every frame's read time
-        would push the rest of the file back (measured: 200 ms behind after 4 s). Apart, the
-        video job's reads are a frame interval apart, as a player's video and audio tracks
-        are read on their own schedules. Each part's bytes are its reads' lengths."""
-        video = [i for i, index in enumerate(self.frame_index) if index != AUDIO]
-        audio = [i for i, index in enumerate(self.frame_index) if index == AUDIO]
-        return self._part(video), self._part(audio)
+        longer than the gap to the job's next action, everything after it in that job plays
+        later by the difference. In one job, an audio chunk due with its frame (a gap of 0)
+        pushed the rest of the file back by every frame's read time (measured: 200 ms behind
+        after 4 s). Apart, and with the frames dealt to B jobs for a player buffer of B frames,
+        each job's reads are B frame intervals apart: B reads may be in flight, as a player
+        reading B frames ahead keeps them, and a job only falls behind after a read that took
+        longer than B intervals, which has made its own frame late already. A queue depth of 1
+        keeps every completion timed as it happens. Each part's bytes are its reads' lengths."""
+        if video_jobs < 1:
+            raise ValueError(f"a trace plays in 1 or more video jobs, not {video_jobs}")
+        video: list[list[int]] = [[] for _ in range(video_jobs)]
+        audio = []
+        dealt = 0
+        for read, index in enumerate(self.frame_index):
+            if index == AUDIO:
+                audio.append(read)
+            else:
+                video[dealt % video_jobs].append(read)
+                dealt += 1
+        return tuple(self._part(reads) for reads in video), self._part(audio)
 
     def _part(self, reads: list[int]) -> ReadSchedule:
         lengths = array("q", (self.length_bytes[i] for i in reads))

@@ -13,16 +13,18 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
+from pytest_qlab.measure.pool import covered_bytes
 from pytest_qlab.media.cache import cache_warning
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
 1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
-`cache_note` and `may_be_cached`."""
+`cache_note` and `may_be_cached`, 1.5 a volume's `read_pool` (what the synthetic replays read,
+and how much of it was distinct)."""
 
 
 class RequirementReport(BaseModel):
@@ -73,6 +75,34 @@ class MediaReport(BaseModel):
     still be cached, and direct I/O there serves them."""
 
 
+class PoolReplayReport(BaseModel):
+    """One synthetic replay of the setup check (a capacity probe is one)."""
+
+    replay: str
+    """normal_playback, crossfade_peak, capacity-NN (NN streams)."""
+    bytes_read: int
+    distinct_bytes: int
+    """Bytes of the pool this replay read, each counted once: below `bytes_read` when a
+    stream looped over its region (the pool too small for the replay)."""
+
+
+class ReadPoolReport(BaseModel):
+    """The files the setup check's synthetic replays read from, one cursor for the run: a byte
+    is read again only after the whole pool was read since."""
+
+    pool_bytes: int
+    layout_added_bytes: int
+    """Laid out for the pool beyond the sequential read's file, which it shares."""
+    layout_added_s: float
+    """fio's time to lay those bytes out: what the pool adds to the setup check's layout."""
+    laps: int
+    """How often the cursor came round to the pool's start."""
+    bytes_read: int
+    distinct_bytes: int
+    """Bytes of the pool the replays read, each counted once over all of them."""
+    replays: list[PoolReplayReport]
+
+
 class VolumeReport(BaseModel):
     path: str
     requested_path: str
@@ -101,6 +131,8 @@ class VolumeReport(BaseModel):
     """How long laying out the setup check's test files took, e.g. "layout: 2.1 GB ... "."""
     media: list[MediaReport] = []
     """The show's own files (--qlab-media) on this volume, in play order."""
+    read_pool: ReadPoolReport | None = None
+    """None: no synthetic replay ran."""
 
 
 class QlabReport(BaseModel):
@@ -147,6 +179,28 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         reclaimed_bytes=record.leftovers.reclaimed_bytes if record.leftovers else 0,
         layout=record.layout_summary(),
         media=media_reports(record),
+        read_pool=read_pool_report(record),
+    )
+
+
+def read_pool_report(record: VolumeRecord) -> ReadPoolReport | None:
+    if record.read_pool is None:
+        return None
+    reads = record.pool_reads()
+    added_bytes, added_s = record.pool_layout()
+    return ReadPoolReport(
+        pool_bytes=record.read_pool.pool.size_bytes,
+        layout_added_bytes=added_bytes,
+        layout_added_s=round(added_s, 3),
+        laps=record.read_pool.pool.laps,
+        bytes_read=sum(bytes_read for _, bytes_read, _ in reads),
+        distinct_bytes=covered_bytes(region for _, _, regions in reads for region in regions),
+        replays=[
+            PoolReplayReport(
+                replay=name, bytes_read=bytes_read, distinct_bytes=covered_bytes(regions)
+            )
+            for name, bytes_read, regions in reads
+        ],
     )
 
 

@@ -305,7 +305,9 @@ def _check_matches(job_file: FioJobFile, recorded: Recording) -> None:
 
 
 def _write_lat_logs(job_file: FioJobFile, recorded: Recording) -> None:
-    """Where fio would have written them: <lat_log_prefix>_lat.<n>.log."""
+    """Where fio would have written them: <lat_log_prefix>_lat.<n>.log, each I/O's offset moved
+    by the difference between the job's `offset` and the recorded job's, as fio reading the
+    same region elsewhere in its file would have logged it."""
     for job in job_file.jobs:
         if job.lat_log_prefix is None:
             continue
@@ -313,7 +315,19 @@ def _write_lat_logs(job_file: FioJobFile, recorded: Recording) -> None:
         if log is None:
             raise RecordingMismatchError(f"{recorded.path} holds no latency log of {job.name!r}")
         number = log.name.rsplit(LAT_LOG_MARK, 1)[1]
-        shutil.copyfile(log, f"{job.lat_log_prefix}{LAT_LOG_MARK}{number}")
+        options = recorded.final.job(job.name).job_options
+        shift = job.offset_bytes - int(options.get("offset", 0))
+        target = Path(f"{job.lat_log_prefix}{LAT_LOG_MARK}{number}")
+        if shift == 0:
+            shutil.copyfile(log, target)
+            continue
+        lines = []
+        for line in log.read_text(encoding="ascii").splitlines(keepends=True):
+            fields = line.split(",")
+            if len(fields) >= 5:
+                fields[4] = f" {int(fields[4]) + shift}"
+            lines.append(",".join(fields))
+        target.write_text("".join(lines), encoding="ascii")
 
 
 def _raise_on_failure(run: FioRun) -> None:

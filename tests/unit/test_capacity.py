@@ -7,17 +7,18 @@ import pytest
 
 from pytest_qlab.core.profiles import StreamSpec
 from pytest_qlab.measure.capacity import CapacityProbe, CapacityResult, search_max_streams
+from pytest_qlab.measure.pool import PoolRegion
 
 LIMIT = 32
 
 
-def _drive(capacity: int) -> tuple[Callable[[int], int], list[int]]:
+def _drive(capacity: int) -> tuple[Callable[[int], CapacityProbe], list[int]]:
     """A fake probe: up to `capacity` streams play cleanly, each stream beyond drops frames."""
     probed: list[int] = []
 
-    def probe(count: int) -> int:
+    def probe(count: int) -> CapacityProbe:
         probed.append(count)
-        return max(0, count - capacity) * 7
+        return CapacityProbe(count, max(0, count - capacity) * 7)
 
     return probe, probed
 
@@ -67,6 +68,22 @@ def test_search_stops_at_a_limit_that_is_not_a_power_of_two() -> None:
 
     assert best == 20
     assert probed == [1, 2, 4, 8, 16, 20]
+
+
+def test_the_search_reports_the_distinct_bytes_over_all_its_probes() -> None:
+    """Probes reading the same pool bytes again count them once: the figure says whether the
+    search re-read what a cache may hold."""
+    first = CapacityProbe(1, 0, 300, (PoolRegion("pool.bin", 0, 100),))
+    second = CapacityProbe(
+        2, 5, 400, (PoolRegion("pool.bin", 100, 100), PoolRegion("pool.bin", 50, 100))
+    )
+    result = CapacityResult(SPEC, 1, LIMIT, (first, second))
+
+    assert (first.distinct_bytes, second.distinct_bytes) == (100, 150)
+    assert (result.bytes_read, result.distinct_bytes) == (700, 200)
+    metadata = result.metadata()
+    assert (metadata["bytes_read"], metadata["distinct_bytes"]) == (700, 200)
+    assert result.report_row().measured.endswith("700 B read, 200 B of it distinct")
 
 
 def test_probe_passes_only_without_dropped_frames() -> None:

@@ -16,7 +16,14 @@ from pytest_qlab.media.codecs import describe
 from pytest_qlab.media.errors import MediaReplayError, MediaSampleTableError
 from pytest_qlab.media.framemap import FrameMap
 from pytest_qlab.media.iolog import iolog_text, iolog_ticks_per_s
-from pytest_qlab.media.playback import judge, plan_files, trace_jobs
+from pytest_qlab.media.playback import (
+    MAX_TRACE_JOBS,
+    judge,
+    judge_trace,
+    plan_files,
+    trace_jobs,
+    trace_video_jobs,
+)
 from pytest_qlab.media.rates import frame_sizes, media_rates, peak_window_bytes
 from pytest_qlab.media.schedule import AUDIO, align_read, schedule_reads
 
@@ -211,3 +218,58 @@ def test_judge_counts_frames_that_never_arrived_and_short_reads_at_the_end() -> 
     # the aligned read asks for 4096 bytes; the 1096 past the end of the file are never read
     assert schedule.requested_bytes == 8192
     assert schedule.read_bytes == 7096
+
+
+def test_a_player_buffer_of_three_deals_the_frames_to_three_video_jobs(tmp_path: Path) -> None:
+    """Each job's reads are three frame intervals apart; the logs, merged in completion order,
+    judge every frame once."""
+    frames = [(k * 8192, 4096, k * 40_000) for k in range(7)]
+    frame_map = _map(frames, [(4096, 4096, 0)], fps=Fraction(25), file_bytes=1_000_000)
+    schedule = schedule_reads(frame_map, buffer_frames=3, alignment_bytes=4096)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    jobs = trace_jobs(
+        tmp_path,
+        "media-01",
+        schedule,
+        file_bytes=10**6,
+        log_dir=logs,
+        ticks_per_s=10**6,
+        video_jobs=3,
+    )
+
+    assert [job.name for job in jobs] == [
+        "media-01",
+        "media-01-v2",
+        "media-01-v3",
+        "media-01-audio",
+    ]
+    first = (tmp_path / "media-01-v2.iolog").read_text().splitlines()
+    assert [line for line in first if " read " in line] == [
+        "40001 media-01 read 8192 4096",
+        "160001 media-01 read 32768 4096",
+    ], "frames 1 and 4: three intervals apart"
+    for part, numbers in (
+        ("media-01", (0, 3, 6)),
+        ("media-01-v2", (1, 4)),
+        ("media-01-v3", (2, 5)),
+    ):
+        lines = [f"{k * 40 + 1}, 500000, 0, 4096, {k * 8192}, 0" for k in numbers]
+        if part == "media-01":
+            lines[-1] = "400, 500000, 0, 4096, 49152, 0"  # frame 6 due at (6 + 3) * 40 ms
+        (logs / f"{part}_lat.1.log").write_text("\n".join(lines) + "\n")
+    (logs / "media-01-audio_lat.1.log").write_text("1, 100000, 0, 4096, 4096, 0\n")
+    judged = judge_trace(
+        schedule, logs, "media-01", fps=25.0, frames=frame_map.frames, video_jobs=3
+    )
+    assert (judged.frames.frames_read, judged.frames.dropped_frames) == (7, 1)
+    assert judged.frames.first_late_frame == 6
+    assert (judged.audio_reads, judged.unmatched_completions) == (1, 0)
+
+
+def test_many_files_at_once_share_the_jobs_a_replay_may_run() -> None:
+    assert trace_video_jobs(3, 2) == 3
+    assert trace_video_jobs(0, 2) == 1, "no buffer: one job, the reads one after another"
+    assert trace_video_jobs(3, 40) == 1, "40 files: one video job each (and one audio)"
+    assert trace_video_jobs(8, 12) * 12 + 12 <= MAX_TRACE_JOBS

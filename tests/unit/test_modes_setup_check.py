@@ -68,20 +68,22 @@ def _setup(
 
 
 def _late_or_missing(
-    log: Path, *, fps: float, buffer_frames: int, frame_bytes: int, due: int
+    log: Path, *, fps: float, buffer_frames: int, frame_bytes: int, due: int, offset_bytes: int
 ) -> int:
-    """The design's rule applied by hand to a one-pass log: frame k is dropped when it
-    completes after (k + B) / f, or when it was due and never came."""
+    """The design's rule applied by hand to a one-pass log of a region from `offset_bytes`:
+    frame k is dropped when it completes after (k + B) / f, or when it was due and never came."""
     arrived: dict[int, int] = {}
     for completion in read_completions(log):
-        arrived[completion.offset_bytes // frame_bytes] = completion.time_ms
+        arrived[(completion.offset_bytes - offset_bytes) // frame_bytes] = completion.time_ms
     late = sum(
         1 for frame, time_ms in arrived.items() if time_ms > (frame + buffer_frames) * 1000 / fps
     )
     return late + sum(1 for frame in range(due) if frame not in arrived)
 
 
-def test_the_layout_writes_the_read_file_and_the_stream_files_in_full(tmp_path: Path) -> None:
+def test_the_layout_writes_the_read_file_and_the_rest_of_the_read_pool_in_full(
+    tmp_path: Path,
+) -> None:
     setup = _setup(tmp_path)
 
     layout = setup.check.layout()
@@ -90,12 +92,12 @@ def test_the_layout_writes_the_read_file_and_the_stream_files_in_full(tmp_path: 
     assert call.job_file.directory == setup.scratch.run_dir
     assert [(job.filename, job.rw, job.size_bytes) for job in call.jobs] == [
         ("sequential-read.bin", "write", FILE_BYTES),
-        ("stream-01.bin", "write", FILE_BYTES),
-        ("stream-02.bin", "write", FILE_BYTES),
+        ("read-pool-01.bin", "write", FILE_BYTES),
     ]
     assert all(job.stonewall and job.end_fsync and job.direct for job in call.jobs)
-    assert layout.size_bytes == 3 * FILE_BYTES
-    assert layout.size_of("stream-02.bin") == FILE_BYTES
+    assert layout.size_bytes == 2 * FILE_BYTES
+    assert layout.file_durations_s == (0.064, 0.058), "fio's runtime of each file's job"
+    assert layout.duration_of("read-pool-01.bin") == 0.058
 
 
 def test_sequential_read_reads_the_laid_out_file_at_1_mib_qd8_for_the_planned_time(
@@ -116,8 +118,8 @@ def test_sequential_read_reads_the_laid_out_file_at_1_mib_qd8_for_the_planned_ti
     assert (job.size_bytes, job.runtime_ms, job.rate_bytes_s) == (FILE_BYTES, 1000, None)
     assert result.direction == "read"
     assert result.io_bytes == 88_080_384
-    assert result.runtime_s == 1.116, "fio's own runtime, not the planned second"
-    assert result.mb_s == pytest.approx(88_080_384 / 1.116 / 1e6)
+    assert result.runtime_s == 1.108, "fio's own runtime, not the planned second"
+    assert result.mb_s == pytest.approx(88_080_384 / 1.108 / 1e6)
     assert result.mb_s < scenarios.SETUP_READ_LIMIT_BYTES_S / 1e6, "the recorded drive limit"
     assert result.ran_full_time
 
@@ -138,8 +140,8 @@ def test_sequential_write_writes_its_own_file_and_syncs_it(tmp_path: Path) -> No
     assert job.end_fsync, "a write is measured until it is on the drive"
     assert (job.size_bytes, job.runtime_ms) == (FILE_BYTES, 1000)
     assert result.direction == "write"
-    assert result.runtime_s == 1.003
-    assert result.mb_s == pytest.approx(result.io_bytes / 1.003 / 1e6)
+    assert result.runtime_s == 1.005
+    assert result.mb_s == pytest.approx(result.io_bytes / 1.005 / 1e6)
     assert result.ran_full_time
 
 
@@ -156,22 +158,28 @@ def test_normal_replay_plays_each_stream_at_its_frame_size_and_rate(tmp_path: Pa
     ] == [
         (
             "stream-01",
-            "stream-01.bin",
+            "sequential-read.bin",
             HD_FRAME_BYTES,
             math.ceil(HD_FRAME_BYTES * 25),
             REPLAY_IODEPTH,
         ),
         (
             "stream-02",
-            "stream-02.bin",
+            "read-pool-01.bin",
             UHD_FRAME_BYTES,
             math.ceil(UHD_FRAME_BYTES * 25),
             REPLAY_IODEPTH,
         ),
     ]
+    # Each stream a region of the pool from the cursor: the HD stream the frames it will read
+    # (25 in a second, and fio's requests in flight), the 4K one as many as the rest of the
+    # read test's file cannot hold, so it starts the pool's next file.
+    assert [(job.offset_bytes, job.size_bytes) for job in call.jobs] == [
+        (0, 27 * HD_FRAME_BYTES),
+        (0, 27 * UHD_FRAME_BYTES),
+    ]
     for job in call.jobs:
         assert (job.rw, job.direct, job.runtime_ms) == ("read", True, 1000)
-        assert job.size_bytes == FILE_BYTES - FILE_BYTES % job.block_size_bytes, "whole frames"
         assert job.lat_log_prefix == str(log_dir / job.name), "every I/O is logged"
     assert not log_dir.exists(), "the per-I/O logs are removed once analysed"
 
@@ -189,20 +197,22 @@ def test_normal_replay_counts_the_frames_the_recorded_logs_show_late(tmp_path: P
         "4K (60 MB/s at 25 fps)",
     )
     for stream, frame_bytes in ((hd, HD_FRAME_BYTES), (uhd, UHD_FRAME_BYTES)):
+        name = f"stream-0{1 + (stream is uhd)}"
         by_hand = _late_or_missing(
-            recorded.lat_logs[f"stream-0{1 + (stream is uhd)}"],
+            recorded.lat_logs[name],
             fps=25,
             buffer_frames=scenarios.SETUP_PROFILE.player_buffer_frames,
             frame_bytes=frame_bytes,
             due=stream.frames.due_frames,
+            offset_bytes=int(recorded.final.job(name).job_options.get("offset", 0)),
         )
         assert stream.dropped == by_hand
-    assert (hd.dropped, uhd.dropped) == (2, 2)
+    assert (hd.dropped, uhd.dropped) == (1, 4)
     assert hd.frames.due_frames == 23, "the deadlines within fio's runtime of the stream"
-    assert hd.frames.first_late_time_ms == 818
-    assert result.dropped == 4
+    assert hd.frames.first_late_time_ms == 1013
+    assert result.dropped == 5
     assert len(result.failures()) == 2
-    assert result.failures()[0].startswith("HD (30 MB/s at 25 fps): 2 of 23 frames dropped")
+    assert result.failures()[0].startswith("HD (30 MB/s at 25 fps): 1 of 23 frames dropped")
     assert result.requested_mb_s == pytest.approx(
         (HD_FRAME_BYTES + UHD_FRAME_BYTES) * 25 / 1e6, rel=1e-6
     )
@@ -221,7 +231,7 @@ def test_crossfade_replay_plays_its_own_set_without_a_drop(tmp_path: Path) -> No
     ]
     assert result.dropped == 0
     assert result.failures() == []
-    assert result.achieved_mb_s == pytest.approx(61.9, abs=0.1)
+    assert result.achieved_mb_s == pytest.approx(62.3, abs=0.1)
 
 
 def test_capacity_doubles_until_a_drop_and_reports_the_largest_clean_count(
@@ -237,7 +247,7 @@ def test_capacity_doubles_until_a_drop_and_reports_the_largest_clean_count(
         "sequential-read",
         "capacity-01",
         "capacity-02",
-    ], "two stream files are laid out already: the search needs no more"
+    ], "the pool holds two streams' regions already: the search lays out no more"
     assert [len(setup.runner.only_call(f"capacity-0{n}").jobs) for n in (1, 2)] == [1, 2]
     assert all(
         job.block_size_bytes == UHD_FRAME_BYTES
@@ -316,12 +326,12 @@ def test_a_failed_read_leaves_the_other_measurements_alone(tmp_path: Path) -> No
     replay = setup.check.normal_replay()
 
     assert write.ran_full_time
-    assert replay.dropped == 4
+    assert replay.dropped == 5
     assert setup.runner.labels.count("layout") == 1
 
 
 def test_a_failed_layout_fails_every_measurement_that_needs_it_once(tmp_path: Path) -> None:
-    full = VolumeError("laying out stream-01.bin wrote 0 of 67108864 bytes; the volume may be full")
+    full = VolumeError("laying out read-pool-01.bin wrote 0 of 67108864 bytes; the volume is full")
     setup = _setup(tmp_path, faults={"layout": Raise(full)})
 
     for measure in (setup.check.sequential_read, setup.check.normal_replay, setup.check.layout):
@@ -424,3 +434,107 @@ def test_a_clean_replay_verifies_its_matrix_cells_and_a_failed_one_does_not(
 
     cells = {spec.cell_key for spec in check.profile.crossfade_streams} - {None}
     assert set(check.record.verified_streams) == cells
+
+
+def test_the_replays_read_on_from_the_cursor_past_the_sequential_read(tmp_path: Path) -> None:
+    """The read ended 20 MiB into a pass of its file (84 MiB read of 64 MiB): the first region
+    starts there, on what it read longest ago; the crossfade reads on after the normal set and
+    wraps to the pool's start when the rest is too small for its regions."""
+    setup = _setup(tmp_path)
+    check = setup.check
+
+    read = check.sequential_read()
+    normal = check.normal_replay()
+    crossfade = check.crossfade_replay()
+
+    assert read.io_bytes % FILE_BYTES == 20 * BYTES_PER_MIB
+    normal_jobs = setup.runner.only_call("normal_playback").jobs
+    assert [(job.filename, job.offset_bytes) for job in normal_jobs] == [
+        ("sequential-read.bin", 20 * BYTES_PER_MIB),
+        ("read-pool-01.bin", 0),
+    ]
+    crossfade_jobs = setup.runner.only_call("crossfade_peak").jobs
+    assert [(job.filename, job.offset_bytes) for job in crossfade_jobs] == [
+        ("sequential-read.bin", 0),
+        ("read-pool-01.bin", 0),
+    ], "the 128 MiB fast-tier pool holds less than the two replays read: it wraps"
+    assert normal.distinct_bytes == normal.bytes_read, "its streams read disjoint regions"
+    assert crossfade.distinct_bytes == crossfade.bytes_read
+    use = check.record.read_pool
+    assert use is not None
+    assert use.pool.laps == 1
+    measurements = check.record.measurements()
+    assert measurements["normal_playback_distinct_bytes"] == normal.distinct_bytes
+    assert measurements["read_pool_bytes"] == 2 * FILE_BYTES
+    assert measurements["read_pool_layout_bytes"] == FILE_BYTES
+    assert measurements["read_pool_layout_s"] == 0.058
+    assert measurements["replays_bytes_read"] == normal.bytes_read + crossfade.bytes_read
+    distinct, read_bytes = (
+        measurements["replays_distinct_bytes"],
+        measurements["replays_bytes_read"],
+    )
+    assert isinstance(distinct, int)
+    assert isinstance(read_bytes, int)
+    assert distinct < read_bytes
+
+
+def test_a_replay_records_the_bytes_it_read_and_how_many_were_distinct(tmp_path: Path) -> None:
+    result = _setup(tmp_path).check.normal_replay()
+
+    metadata = result.metadata()
+    assert metadata["bytes_read"] == result.bytes_read == 27_602_944 + 55_205_888
+    assert metadata["distinct_bytes"] == result.distinct_bytes == result.bytes_read
+    per_stream = metadata["per_stream"]
+    assert isinstance(per_stream, list)
+    first = per_stream[0]
+    assert isinstance(first, dict)
+    assert (first["offset_bytes"], first["region_bytes"]) == (0, 27 * HD_FRAME_BYTES)
+    assert first["bytes_read"] == first["distinct_bytes"] == 27_602_944
+    assert result.report_row().measured.endswith("82.8 MB read, 82.8 MB of it distinct")
+
+
+def test_capacity_probes_read_on_from_the_cursor_and_report_distinct_bytes(
+    tmp_path: Path,
+) -> None:
+    check = _setup(tmp_path).check
+
+    result = check.capacity()
+
+    assert [(p.streams, p.bytes_read, p.distinct_bytes) for p in result.probes] == [
+        (1, 60_006_400, 60_006_400),
+        (2, 88_809_472, 88_809_472),
+    ]
+    (one,) = result.probes[0].reads
+    # The search reads first (its limit), so the cursor starts 20 MiB into the read's file; the
+    # 27 frames do not fit in the rest of it.
+    assert (one.file_name, one.offset_bytes) == ("read-pool-01.bin", 0)
+    assert {region.file_name for region in result.probes[1].reads} == {
+        "sequential-read.bin",
+        "read-pool-01.bin",
+    }
+    assert result.bytes_read == 60_006_400 + 88_809_472
+    assert result.distinct_bytes < result.bytes_read, "the second probe wrapped over the first"
+    assert result.metadata()["distinct_bytes"] == result.distinct_bytes
+
+
+def test_a_wider_capacity_probe_lays_out_one_more_pool_file(tmp_path: Path) -> None:
+    """Seven 4K streams need 8 frames each side by side, more than the 128 MiB pool holds: the
+    pool grows by a file, laid out once and counted in what the pool adds to the layout."""
+    setup = _setup(tmp_path, answers={"layout": recording(SCENARIO, "layout")})
+    check = setup.check
+    seven = (check.heaviest_stream().model_copy(update={"count": 7}),)
+    assert not check.pool().fits([8 * UHD_FRAME_BYTES] * 7)
+
+    check.ensure_pool_room(seven)
+    check.ensure_pool_room(seven)
+
+    assert setup.runner.labels == ["layout", "layout"]
+    (job,) = setup.runner.calls[1].jobs
+    assert job.filename == "read-pool-02.bin"
+    assert job.size_bytes == 37 * BYTES_PER_MIB, "two of its 8-frame regions, in whole MiB"
+    pool = check.pool()
+    assert [name for name, _ in pool.files][-1] == "read-pool-02.bin"
+    assert pool.fits([8 * UHD_FRAME_BYTES] * 7)
+    added_bytes, added_s = check.record.pool_layout()
+    assert added_bytes == FILE_BYTES + 37 * BYTES_PER_MIB
+    assert added_s == pytest.approx(0.058 + 0.064)

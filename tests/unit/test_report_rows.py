@@ -18,7 +18,12 @@ def test_a_replay_row_is_what_it_read_and_dropped_against_its_streams() -> None:
     )
     replay = replay_result(late_frames=2)
     row = replay.report_row()
-    assert row.measured.endswith(", 2 dropped frames")
+    bytes_read = replay.bytes_read
+    assert bytes_read > 0
+    assert row.measured.endswith(
+        f", 2 dropped frames; {bytes_read / 1e6:.1f} MB read, {bytes_read / 1e6:.1f} MB of it "
+        "distinct"
+    ), "a one-pass replay reads every byte once"
     assert row.required == f"{replay.requested_mb_s:.1f} MB/s, no dropped frame"
 
 
@@ -45,7 +50,7 @@ def test_a_sustained_row_names_its_configuration_and_lowest_window() -> None:
 
 def test_capacity_and_advisory_rows() -> None:
     assert capacity(6, 1).report_row() == ReportRow(
-        "6 x HD (72 MB/s at 29.97 fps)", "the show's streams"
+        "6 x HD (72 MB/s at 29.97 fps); 0 B read, 0 B of it distinct", "the show's streams"
     )
     advisory = Advisory(name="smart", title="SMART health", severity="warn", message="hot")
     assert advisory.report_row() == ReportRow("warn: hot", "not failing")

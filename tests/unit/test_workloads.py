@@ -22,13 +22,14 @@ from pytest_qlab.measure.bandwidth import (
 from pytest_qlab.modes.setup_check import (
     CAPACITY_MAX_STREAMS,
     CAPACITY_PROBE_S,
-    MINIMUM_FRAMES_PER_STREAM_FILE,
+    MINIMUM_FRAMES_PER_REGION,
+    READ_POOL_EXTRA_BYTES,
     SETUP_READ_S,
     SETUP_REPLAY_S,
     SETUP_WRITE_S,
-    STREAM_FILE_BYTES,
     SetupCheckPlan,
-    stream_file_name,
+    minimum_regions_bytes,
+    pool_file_name,
 )
 
 
@@ -43,22 +44,27 @@ def test_full_scale_plan() -> None:
     assert plan.normal_duration_s == SETUP_REPLAY_S
     assert plan.crossfade_duration_s == DEFAULT_PROFILE.crossfade.duration_s
     assert plan.capacity_probe_s == CAPACITY_PROBE_S
-    # 1 x 4K + 3 x HD plays 4 streams; the crossfade plays that set twice.
-    assert plan.stream_files == 8
-    # 128 MiB, rounded up to whole MiB (never below the sequential block).
-    assert plan.stream_file_bytes >= STREAM_FILE_BYTES
-    assert plan.stream_file_bytes <= STREAM_FILE_BYTES + BYTES_PER_MIB
+    # The read test's 2 GiB file and 256 MiB more: a pool larger than any drive cache.
+    assert plan.pool_extra_bytes == READ_POOL_EXTRA_BYTES
+    assert plan.pool_bytes == 2 * BYTES_PER_GIB + 256 * BYTES_PER_MIB
+    assert plan.layout_files == (
+        ("sequential-read.bin", 2 * BYTES_PER_GIB),
+        ("read-pool-01.bin", 256 * BYTES_PER_MIB),
+    )
 
 
 def test_full_scale_plan_fits_in_the_scratch_budget() -> None:
+    """Every file, the capacity search's widest pool extension included: less than the
+    128 MiB file per stream (32 for the capacity search) the replays once had."""
     plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, 1)
+    heaviest = max(DEFAULT_PROFILE.streams, key=lambda stream: stream.mb_s_each)
+    widest = minimum_regions_bytes((heaviest.model_copy(update={"count": CAPACITY_MAX_STREAMS}),))
 
-    stream_files = max(plan.stream_files, CAPACITY_MAX_STREAMS)
-    assert plan.scratch_bytes == (
-        2 * BYTES_PER_GIB + BYTES_PER_GIB + stream_files * plan.stream_file_bytes
-    )
+    assert plan.scratch_bytes == plan.pool_bytes + plan.capacity_extra_bytes + BYTES_PER_GIB
+    assert plan.pool_bytes + plan.capacity_extra_bytes >= widest
     laid_out = sum(size for _, size in plan.layout_files)
     assert plan.scratch_bytes >= laid_out + plan.write_file_bytes
+    assert plan.scratch_bytes < 2 * BYTES_PER_GIB + BYTES_PER_GIB + 32 * 128 * BYTES_PER_MIB
 
 
 def test_rehearsal_plan_clamps_to_minimums() -> None:
@@ -73,21 +79,22 @@ def test_rehearsal_plan_clamps_to_minimums() -> None:
     assert plan.read_file_bytes == 64 * BYTES_PER_MIB
     assert plan.write_file_bytes == 64 * BYTES_PER_MIB
     assert MINIMUM_FILE_BYTES == 64 * BYTES_PER_MIB
-    assert plan.stream_files == 8
 
 
-def test_stream_files_hold_a_minimum_number_of_the_largest_frames() -> None:
-    """At rehearsal scale 64 MiB would hold only 4 frames of the 440 MB/s stream: the file
-    grows so a looping replay still has distinguishable passes."""
+def test_the_pool_holds_each_sets_minimum_regions_side_by_side() -> None:
+    """At rehearsal scale 2.25 GiB scales below what 8 streams of 8 frames each need: the pool
+    grows so no two streams of a replay read the same bytes."""
     plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, 0.01)
-    largest_frame = max(stream.frame_bytes for stream in DEFAULT_PROFILE.streams)
+    crossfade = [s for s in DEFAULT_PROFILE.crossfade_streams for _ in range(s.count)]
+    side_by_side = sum(s.frame_bytes * MINIMUM_FRAMES_PER_REGION for s in crossfade)
 
-    assert plan.stream_file_bytes >= MINIMUM_FRAMES_PER_STREAM_FILE * largest_frame
-    assert plan.stream_file_bytes > MINIMUM_FILE_BYTES
-    assert plan.stream_file_bytes % SEQUENTIAL_BLOCK_BYTES == 0
+    assert plan.pool_bytes >= minimum_regions_bytes(DEFAULT_PROFILE.crossfade_streams)
+    assert minimum_regions_bytes(DEFAULT_PROFILE.crossfade_streams) > side_by_side
+    assert plan.pool_extra_bytes > MINIMUM_FILE_BYTES
+    assert plan.pool_extra_bytes % SEQUENTIAL_BLOCK_BYTES == 0
 
 
-def test_stream_files_cover_the_larger_of_normal_and_crossfade_sets() -> None:
+def test_the_pool_is_the_read_file_and_one_more_whatever_the_sets() -> None:
     profile = ShowProfile(
         name="big crossfade",
         streams=(StreamSpec(mb_s=50, fps=25, count=2),),
@@ -96,20 +103,16 @@ def test_stream_files_cover_the_larger_of_normal_and_crossfade_sets() -> None:
 
     plan = SetupCheckPlan.for_profile(profile, 1)
 
-    assert plan.stream_files == 5
     assert plan.crossfade_duration_s == 3.0
-    assert [name for name, _ in plan.layout_files] == [
-        "sequential-read.bin",
-        *(stream_file_name(index) for index in range(1, 6)),
-    ]
-    assert {size for _, size in plan.layout_files[1:]} == {plan.stream_file_bytes}
+    assert [name for name, _ in plan.layout_files] == ["sequential-read.bin", "read-pool-01.bin"]
+    assert plan.capacity_extra_bytes == 0, "32 streams of 2 MB frames fit in 2.25 GiB"
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.7, 0.333, 0.25, 0.1, 0.01, 0.0001])
 def test_file_sizes_are_whole_blocks_and_never_below_the_minimum(scale: float) -> None:
     plan = SetupCheckPlan.for_profile(DEFAULT_PROFILE, scale)
 
-    for size in (plan.read_file_bytes, plan.write_file_bytes, plan.stream_file_bytes):
+    for size in (plan.read_file_bytes, plan.write_file_bytes, plan.pool_extra_bytes):
         assert size % BYTES_PER_MIB == 0
         assert size % SEQUENTIAL_BLOCK_BYTES == 0
         assert size >= MINIMUM_FILE_BYTES
@@ -131,9 +134,9 @@ def test_scaling_between_the_bounds() -> None:
     assert scaled_bytes(BYTES_PER_GIB, 0.001) == MINIMUM_FILE_BYTES
 
 
-def test_stream_file_names() -> None:
-    assert stream_file_name(1) == "stream-01.bin"
-    assert stream_file_name(12) == "stream-12.bin"
+def test_pool_file_names() -> None:
+    assert pool_file_name(1) == "read-pool-01.bin"
+    assert pool_file_name(12) == "read-pool-12.bin"
 
 
 def test_layout_job_writes_each_whole_file_directly_one_after_another(tmp_path: Path) -> None:
@@ -164,7 +167,7 @@ def test_layout_job_for_the_plan_names_every_file(tmp_path: Path) -> None:
 
     job_file = layout_job(tmp_path, plan.layout_files)
 
-    assert len(job_file.jobs) == 1 + plan.stream_files
+    assert len(job_file.jobs) == 2
     assert tuple((job.filename, job.size_bytes) for job in job_file.jobs) == plan.layout_files
 
 
