@@ -114,6 +114,21 @@ def _style() -> Iterator[None]:
         yield
 
 
+def _dropped_badge(axes: Axes, dropped: int) -> None:
+    """The plot's dropped-frame count in its top right corner, in the drop colour when any."""
+    axes.text(
+        0.98,
+        0.95,
+        f"{dropped} dropped frames" if dropped else "no dropped frames",
+        transform=axes.transAxes,
+        ha="right",
+        va="top",
+        fontweight="bold",
+        color=DROP_COLOUR if dropped else "#000000",
+        bbox={"facecolor": "white", "edgecolor": DROP_COLOUR if dropped else "#999999"},
+    )
+
+
 def _svg(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -236,18 +251,7 @@ def latency_svg(
                 linewidth=1.5,
                 label=f"player buffer {buffer_frames} frames",
             )
-        dropped = sum(stream.dropped_frames for stream in streams)
-        axes.text(
-            0.98,
-            0.95,
-            f"{dropped} dropped frames" if dropped else "no dropped frames",
-            transform=axes.transAxes,
-            ha="right",
-            va="top",
-            fontweight="bold",
-            color=DROP_COLOUR if dropped else "#000000",
-            bbox={"facecolor": "white", "edgecolor": DROP_COLOUR if dropped else "#999999"},
-        )
+        _dropped_badge(axes, sum(stream.dropped_frames for stream in streams))
         axes.set_xscale("log")
         axes.set_yscale("log")
         axes.set_xlabel("frame read latency (ms)")
@@ -315,18 +319,7 @@ def media_lateness_svg(files: Sequence[FileLateness], title: str) -> bytes | Non
             )
         bottom, upper = axes.get_ylim()
         axes.set_ylim(bottom, upper + 0.2 * (upper - bottom))  # room for the count below
-        dropped = sum(item.dropped_frames for item in drawn)
-        axes.text(
-            0.98,
-            0.95,
-            f"{dropped} dropped frames" if dropped else "no dropped frames",
-            transform=axes.transAxes,
-            ha="right",
-            va="top",
-            fontweight="bold",
-            color=DROP_COLOUR if dropped else "#000000",
-            bbox={"facecolor": "white", "edgecolor": DROP_COLOUR if dropped else "#999999"},
-        )
+        _dropped_badge(axes, sum(item.dropped_frames for item in drawn))
         axes.set_xlabel("presentation time (s since the replay started)")
         axes.set_ylabel("lateness (ms; below 0: early)")
         axes.set_title(title)
