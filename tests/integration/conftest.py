@@ -533,6 +533,16 @@ class BlkioCgroup:
     def join(self) -> None:
         (self.path / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
 
+    @contextlib.contextmanager
+    def joined(self) -> Iterator[None]:
+        """This test process (and every fio it starts) in the group, and back in the root group
+        afterwards: for tests that call the measuring code in-process."""
+        self.join()
+        try:
+            yield
+        finally:
+            (BLKIO / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
+
     def remove(self) -> None:
         """Move stragglers back to the root group, then remove the (now empty) group."""
         deadline = time.monotonic() + 10
