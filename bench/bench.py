@@ -44,7 +44,7 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MB, BYTES_PER_MIB
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.fio import FioBinary, FioRunner
-from pytest_qlab.fio.jobs import platform_engine
+from pytest_qlab.fio.jobs import FioJobFile, platform_engine
 from pytest_qlab.measure.bandwidth import (
     SEQUENTIAL_BLOCK_BYTES,
     SEQUENTIAL_IODEPTH,
@@ -56,8 +56,14 @@ from pytest_qlab.measure.probe import ReadConfig, probe_read_config
 from pytest_qlab.measure.replay import expand, replay
 from pytest_qlab.measure.sustained import measure_sustained
 from pytest_qlab.media.framemap import read_frame_map
-from pytest_qlab.media.iolog import iolog_ticks_per_s, write_iolog
-from pytest_qlab.media.playback import PlannedFile, judge, media_job_file, plan_files
+from pytest_qlab.media.iolog import iolog_ticks_per_s
+from pytest_qlab.media.playback import (
+    PlannedFile,
+    judge_trace,
+    plan_files,
+    trace_jobs,
+    trace_video_jobs,
+)
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.media.schedule import ReadSchedule
 from pytest_qlab.modes.sustained import SustainedPlan
@@ -435,13 +441,34 @@ def bench_media(bench: Bench) -> dict[str, Any]:
     log_dir = work / "logs"
     log_dir.mkdir(parents=True)
     ticks_per_s = iolog_ticks_per_s(bench.fio.version, maps[0].path)
+    video_jobs = trace_video_jobs(DEFAULT_PROFILE.player_buffer_frames, len(planned))
+    jobs = []
     for plan in planned:
         (work / plan.link_name).symlink_to(plan.frame_map.path)
-        with (work / plan.iolog_name).open("w", encoding="ascii") as trace:
-            write_iolog(plan.schedule, plan.link_name, trace, ticks_per_s=ticks_per_s)
-    run = bench.runner.run(media_job_file(work, planned, log_dir), label="bench-media")
+        jobs += trace_jobs(
+            work,
+            plan.job_name,
+            plan.schedule,
+            file_bytes=plan.frame_map.file_bytes,
+            log_dir=log_dir,
+            ticks_per_s=ticks_per_s,
+            video_jobs=video_jobs,
+        )
+    job_file = FioJobFile(directory=work, jobs=tuple(jobs), readonly=True)
+    run = bench.runner.run(job_file, label="bench-media")
     files = [
-        media_file(plan, log_dir, run.result.job(plan.job_name).read.io_bytes) for plan in planned
+        media_file(
+            plan,
+            log_dir,
+            sum(
+                run.result.job(job.name).read.io_bytes
+                for job in jobs
+                if job.filename == plan.link_name
+            ),
+            [job.name for job in jobs if job.filename == plan.link_name],
+            video_jobs,
+        )
+        for plan in planned
     ]
     errors = [error for found in files for error in found.pop("issue_errors_ms")]
     peak_mb_s = sum(found["peak_mb_s"] for found in files)
@@ -462,21 +489,37 @@ def bench_media(bench: Bench) -> dict[str, Any]:
     }
 
 
-def media_file(plan: PlannedFile, log_dir: Path, io_bytes: int) -> dict[str, Any]:
-    (log,) = log_dir.glob(f"{plan.job_name}_lat.*.log")
-    completions = list(read_completions(log))
+def media_file(
+    plan: PlannedFile, log_dir: Path, io_bytes: int, job_names: Sequence[str], video_jobs: int
+) -> dict[str, Any]:
+    """One file's figures: its frames judged as the product judges them, and every read's
+    issue-time error within its own job (video parts and audio, as `trace_jobs` deals them)."""
     frame_map, schedule = plan.frame_map, plan.schedule
-    stats, _, _, unmatched = judge(
-        schedule, completions, fps=float(frame_map.fps), frames=frame_map.frames
+    judged = judge_trace(
+        schedule,
+        log_dir,
+        plan.job_name,
+        fps=float(frame_map.fps),
+        frames=frame_map.frames,
+        video_jobs=video_jobs,
     )
-    errors = issue_errors_ms(schedule, completions)
+    video, audio = schedule.split(video_jobs)
+    errors: list[float] = []
+    completions = 0
+    for job_name, part in zip(
+        job_names, [part for part in (*video, audio) if part.reads], strict=True
+    ):
+        (log,) = log_dir.glob(f"{job_name}_lat.*.log")
+        logged = list(read_completions(log))
+        completions += len(logged)
+        errors += issue_errors_ms(part, logged)
     return {
         "file": f"{frame_map.path.name} ({frame_map.describe()})",
         "peak_mb_s": round(media_rates(frame_map).peak_mb_s, 3),
         "reads": schedule.reads,
-        "completions": len(completions),
-        "unmatched_completions": unmatched,
-        "dropped_frames": stats.dropped_frames,
+        "completions": completions,
+        "unmatched_completions": judged.unmatched_completions,
+        "dropped_frames": judged.frames.dropped_frames,
         "issue_error_p99_ms": round(percentile(errors, 99), 3),
         "io_bytes": io_bytes,
         "map_bytes": schedule.map_bytes,

@@ -20,6 +20,7 @@ from pytest_qlab.media.playback import (
     MAX_TRACE_JOBS,
     judge,
     judge_trace,
+    on_schedule,
     plan_files,
     trace_jobs,
     trace_video_jobs,
@@ -184,8 +185,10 @@ def test_plan_refuses_a_table_past_the_end_of_the_file() -> None:
         plan_files([frame_map], buffer_frames=3)
 
 
-def _completion(time_ms: int, offset: int, length: int) -> Completion:
-    return Completion(time_ms=time_ms, latency_ns=MS, block_bytes=length, offset_bytes=offset)
+def _completion(time_ms: int, offset: int, length: int, *, latency_ms: int = 1) -> Completion:
+    return Completion(
+        time_ms=time_ms, latency_ns=latency_ms * MS, block_bytes=length, offset_bytes=offset
+    )
 
 
 def test_judge_maps_completions_to_frames_by_offset() -> None:
@@ -257,7 +260,8 @@ def test_a_player_buffer_of_three_deals_the_frames_to_three_video_jobs(tmp_path:
     ):
         lines = [f"{k * 40 + 1}, 500000, 0, 4096, {k * 8192}, 0" for k in numbers]
         if part == "media-01":
-            lines[-1] = "400, 500000, 0, 4096, 49152, 0"  # frame 6 due at (6 + 3) * 40 ms
+            # frame 6, issued at 240 ms, takes the drive 200 ms: late for (6 + 3) * 40 ms
+            lines[-1] = "441, 200000000, 0, 4096, 49152, 0"
         (logs / f"{part}_lat.1.log").write_text("\n".join(lines) + "\n")
     (logs / "media-01-audio_lat.1.log").write_text("1, 100000, 0, 4096, 4096, 0\n")
     judged = judge_trace(
@@ -273,3 +277,25 @@ def test_many_files_at_once_share_the_jobs_a_replay_may_run() -> None:
     assert trace_video_jobs(0, 2) == 1, "no buffer: one job, the reads one after another"
     assert trace_video_jobs(3, 40) == 1, "40 files: one video job each (and one audio)"
     assert trace_video_jobs(8, 12) * 12 + 12 <= MAX_TRACE_JOBS
+
+
+def test_fios_late_issue_is_not_the_drives_but_a_slow_read_delays_the_next() -> None:
+    """Frames 40 ms apart, each read taking the drive 2 ms: fio logged them ever later (its
+    own drift); on the player's schedule they are on time. A 100 ms read pushes the one
+    queued behind it back by what it overran."""
+    frame_map = _map([(k * 4096, 4096, k * 40_000) for k in range(4)], fps=Fraction(25))
+    schedule = schedule_reads(frame_map, buffer_frames=1, alignment_bytes=4096)
+    logged = [
+        _completion(2, 0, 4096, latency_ms=2),
+        _completion(60, 4096, 4096, latency_ms=2),  # fio issued it 18 ms late
+        _completion(200, 8192, 4096, latency_ms=100),  # issued 20 ms late, slow
+        _completion(205, 12288, 4096, latency_ms=2),
+        _completion(206, 999_424, 4096, latency_ms=1),  # never asked for
+    ]
+
+    timed = list(on_schedule(schedule, logged))
+
+    assert [completion.time_ms for completion in timed] == [2, 42, 180, 182, 206]
+    stats, _, _, unmatched = judge(schedule, timed, fps=25.0, frames=4)
+    # frame 2 arrives after its (2 + 1) * 40 = 120 ms deadline, frame 3 after its 160 ms
+    assert (stats.late_frames, stats.first_late_frame, unmatched) == (2, 2, 1)
