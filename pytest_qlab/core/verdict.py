@@ -290,7 +290,11 @@ def _summary(
 
 
 def _names(proofs: Iterable[Proof]) -> str:
-    return " and the ".join(f"{proof.measurement.phrase} ({proof.figure})" for proof in proofs)
+    """Each measurement once, with its first figure (a phase's drops before its slump)."""
+    named: dict[Measurement, str] = {}
+    for proof in proofs:
+        named.setdefault(proof.measurement, f"{proof.measurement.phrase} {proof.figure}".strip())
+    return " and the ".join(named.values())
 
 
 def judge(requirement: Requirement, evidence: Evidence) -> RequirementVerdict:

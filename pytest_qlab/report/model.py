@@ -249,7 +249,7 @@ def spread_report(measurement: Measurement, spread: WindowSpread) -> WindowSprea
         lowest_mb_s=round(spread.lowest_mb_s, 3),
         highest_mb_s=round(spread.highest_mb_s, 3),
         spread_percent=round(100 * spread.fraction, 1),
-        sentence=f"{measurement.phrase}: {spread.sentence()}",
+        sentence=f"{measurement.run_name}: {spread.sentence()}",
     )
 
 

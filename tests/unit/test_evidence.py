@@ -117,9 +117,10 @@ def test_the_whole_show_pattern_and_a_sustained_read_rate_without_a_setup_check(
     assert volume.ready
     assert volume.not_rated is Rating.EXCELLENT
     normal, crossfade = volume.evidence
+    frames = normal.proofs[1].frames
     assert normal.summary == (
-        "Acceptable: normal playback proven by the sustained read (lowest window) (900.0 MB/s) "
-        f"and the show pattern outside crossfades (0 of {normal.proofs[1].frames} frames dropped)"
+        "Acceptable: normal playback proven by the sustained read (lowest window) at 900.0 MB/s "
+        f"and the show pattern outside crossfades with 0 of {frames} frames dropped"
     )
     assert crossfade.summary.startswith("Excellent NOT RATED: nothing measured crossfades played")
     assert crossfade.summary.endswith(

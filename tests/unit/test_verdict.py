@@ -124,7 +124,7 @@ def test_rate_gives_three_reasons_per_level_judged(read_mb_s: float, levels_judg
     if levels_judged == 2:
         assert decision.reasons[2] == (
             "Acceptable: normal playback proven by the sequential read "
-            f"({read_mb_s:.1f} MB/s) and the normal playback replay (0 of 60 frames dropped)"
+            f"at {read_mb_s:.1f} MB/s and the normal playback replay with 0 of 60 frames dropped"
         )
         assert decision.reasons[4] == "crossfade replay: no dropped frame"
 
@@ -136,7 +136,7 @@ def test_rate_explains_why_acceptable_was_missed() -> None:
     assert "below the 656.0 MB/s Acceptable needs" in decision.reasons[0]
     assert "short by 164.0 MB/s (25 %)" in decision.reasons[0]
     assert decision.reasons[-1] == (
-        "Acceptable missed: normal playback disproved by the sequential read (492.0 MB/s)"
+        "Acceptable missed: normal playback disproved by the sequential read at 492.0 MB/s"
     )
     assert not any("Excellent" in reason for reason in decision.reasons)
 

@@ -135,12 +135,12 @@ def test_show_pattern_and_sustained_read_prove_every_level_and_name_their_measur
 
     assert decision.rated is Rating.EXCELLENT
     assert (
-        "Acceptable: normal playback proven by the sustained read (lowest window) (4000.0 MB/s) "
-        "and the show pattern outside crossfades (0 of 9000 frames dropped)"
+        "Acceptable: normal playback proven by the sustained read (lowest window) at 4000.0 MB/s "
+        "and the show pattern outside crossfades with 0 of 9000 frames dropped"
     ) in decision.reasons
     assert (
-        "Excellent: crossfade peaks proven by the sustained read (lowest window) (4000.0 MB/s) "
-        "and the show pattern crossfades (0 of 900 frames dropped)"
+        "Excellent: crossfade peaks proven by the sustained read (lowest window) at 4000.0 MB/s "
+        "and the show pattern crossfades with 0 of 900 frames dropped"
     ) in decision.reasons
     assert not any("not measured" in reason for reason in decision.reasons)
 
@@ -212,7 +212,7 @@ def test_a_failing_measurement_fails_even_when_another_proves() -> None:
     assert decision.rated is Rating.INSUFFICIENT
     assert decision.reasons[-1] == (
         "Acceptable missed: normal playback disproved by the show pattern outside crossfades "
-        "(4 of 9000 frames dropped)"
+        "with 4 of 9000 frames dropped"
     )
 
 
@@ -293,3 +293,16 @@ def test_every_requirement_is_judged_for_the_json_even_past_a_missed_level() -> 
     assert normal.status is Status.DISPROVED
     assert crossfade.status is Status.PROVED
     assert not any("Excellent" in reason for reason in decision.reasons)
+
+
+def test_the_summary_names_each_disproving_measurement_once() -> None:
+    dropped = Playback(Measurement.SHOW_PATTERN, 500, 26)
+    slump = Finding(Measurement.SHOW_PATTERN, "phase act-1 read 34.9 MB/s on average")
+    evidence = Evidence(playback={NORMAL: (dropped,)}, findings={NORMAL: (slump,)})
+
+    decision = rate(evidence, REQUIREMENTS)
+
+    assert decision.reasons[-1] == (
+        "Acceptable missed: normal playback disproved by the show pattern outside crossfades "
+        "with 26 of 500 frames dropped"
+    )
