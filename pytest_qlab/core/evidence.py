@@ -4,13 +4,23 @@ evidence is a type error, never a silently different verdict."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import JsonValue
 
+from pytest_qlab.core.modes import INTEGRITY, SETUP_CHECK, SHOW_PATTERN, SUSTAINED, Mode
 from pytest_qlab.core.profiles import SourceKey
+from pytest_qlab.core.proof import (
+    BandwidthFigure,
+    CapacityFigure,
+    Finding,
+    Measurement,
+    Playback,
+    WindowSpread,
+)
 from pytest_qlab.core.units import bytes_to_mb, format_bytes
 from pytest_qlab.core.verdict import Evidence, RequirementKey
 from pytest_qlab.drive import DriveInfo
@@ -103,56 +113,161 @@ class VolumeRecord:
     def capacity_summary(self) -> str | None:
         return None if self.capacity is None else self.capacity.summary()
 
-    def findings(self) -> dict[RequirementKey, tuple[str, ...]]:
-        """Failures the long modes found, by the requirement they break, each a sentence."""
-        normal: list[str] = []
-        crossfade: list[str] = []
+    def findings(self) -> dict[RequirementKey, tuple[Finding, ...]]:
+        """Failures the long modes found beyond dropped frames (which are playback evidence),
+        by the requirement they break."""
+        normal: list[Finding] = []
         read = self.sustained_read
         if read is not None and read.result.throttle.throttled:
-            normal.append(read.throttle_message())
-        for outcome in (self.sustained_read, self.sustained_write):
-            if outcome is None:
-                continue
-            critical = outcome.critical_failure()
-            if critical is not None:
-                normal.append(f"sustained {outcome.result.direction}: {critical}")
-        for name, phase in self.show_phases.items():
-            if phase.normal_dropped:
-                normal.append(
-                    f"show pattern, {name}: {phase.normal_dropped} frames dropped in normal "
-                    "playback"
-                )
-            if not phase.bandwidth_held:
-                normal.append(phase.bandwidth_message())
+            normal.append(Finding(Measurement.SUSTAINED_READ, read.throttle_message()))
+        for outcome, measurement in (
+            (self.sustained_read, Measurement.SUSTAINED_READ),
+            (self.sustained_write, Measurement.SUSTAINED_WRITE),
+        ):
+            critical = None if outcome is None else outcome.critical_failure()
+            if outcome is not None and critical is not None:
+                sentence = f"sustained {outcome.result.direction}: {critical}"
+                normal.append(Finding(measurement, sentence))
+        for phase in self.show_phases.values():
+            sentences = [] if phase.bandwidth_held else [phase.bandwidth_message()]
             if phase.throttled:
-                normal.append(phase.throttle_message())
+                sentences.append(phase.throttle_message())
             critical = phase.critical_failure()
             if critical is not None:
-                normal.append(critical)
-            if phase.crossfade_dropped:
-                crossfade.append(
-                    f"show pattern, {name}: {phase.crossfade_dropped} frames dropped during "
-                    "crossfades"
-                )
-        if self.media_playback is not None:
-            normal += self.media_playback.failures()
-        if self.media_crossfade is not None:
-            crossfade += self.media_crossfade.failures()
+                sentences.append(critical)
+            normal += [Finding(Measurement.SHOW_PATTERN, sentence) for sentence in sentences]
         if self.integrity is not None and not self.integrity.intact:
-            normal.append(self.integrity.message())  # corrupt data endangers any show
-        found = {RequirementKey.NORMAL_PLAYBACK: normal, RequirementKey.CROSSFADE_PEAK: crossfade}
-        return {key: tuple(sentences) for key, sentences in found.items() if sentences}
+            # Corrupt data endangers any show.
+            normal.append(Finding(Measurement.INTEGRITY, self.integrity.message()))
+        return {RequirementKey.NORMAL_PLAYBACK: tuple(normal)} if normal else {}
 
-    def evidence(self) -> Evidence:
-        """What the rating reads: each field straight from the results that measured it."""
-        lowest = None if self.sustained_read is None else self.sustained_read.result.lowest_window
+    def modes_run(self) -> frozenset[Mode]:
+        """The modes that measured something on this volume."""
+        setup = (
+            self.sequential_read,
+            self.sequential_write,
+            self.capacity,
+            self.media_playback,
+            self.media_crossfade,
+        )
+        ran = {
+            SETUP_CHECK: any(item is not None for item in setup) or bool(self.replays),
+            SHOW_PATTERN: bool(self.show_phases),
+            SUSTAINED: self.sustained_read is not None or self.sustained_write is not None,
+            INTEGRITY: self.integrity is not None,
+        }
+        return frozenset(mode for mode, measured in ran.items() if measured)
+
+    def bandwidth(self) -> tuple[BandwidthFigure, ...]:
+        figures = []
+        if self.sequential_read is not None:
+            read = self.sequential_read
+            figures.append(BandwidthFigure(Measurement.SEQUENTIAL_READ, read.mb_s, read.spread()))
+        sustained = None if self.sustained_read is None else self.sustained_read.result
+        lowest = None if sustained is None else sustained.lowest_window
+        if sustained is not None and lowest is not None:
+            figures.append(
+                BandwidthFigure(Measurement.SUSTAINED_READ, lowest.mb_s, sustained.spread())
+            )
+        return tuple(figures)
+
+    def playback(self, show_phases: Sequence[str]) -> dict[RequirementKey, tuple[Playback, ...]]:
+        """Every measurement that played each requirement's streams. The show pattern proves
+        only as a whole show: a phase left out may be the one that drops."""
+        found: dict[RequirementKey, list[Playback]] = {key: [] for key in RequirementKey}
+        replayed = {
+            RequirementKey.NORMAL_PLAYBACK: Measurement.NORMAL_REPLAY,
+            RequirementKey.CROSSFADE_PEAK: Measurement.CROSSFADE_REPLAY,
+        }
+        for key, replay in self.replays.items():
+            found[key].append(Playback(replayed[key], _due_frames(replay), replay.dropped))
+        found[RequirementKey.NORMAL_PLAYBACK] += self._show_playback(show_phases, crossfades=False)
+        found[RequirementKey.CROSSFADE_PEAK] += self._show_playback(show_phases, crossfades=True)
+        for key, media, measurement in (
+            (RequirementKey.NORMAL_PLAYBACK, self.media_playback, Measurement.MEDIA_PLAYBACK),
+            (RequirementKey.CROSSFADE_PEAK, self.media_crossfade, Measurement.MEDIA_CROSSFADE),
+        ):
+            if media is not None:
+                found[key].append(_media_playback(measurement, media))
+        return {key: tuple(items) for key, items in found.items() if items}
+
+    def _show_playback(self, show_phases: Sequence[str], *, crossfades: bool) -> list[Playback]:
+        phases = [
+            phase
+            for phase in self.show_phases.values()
+            if not crossfades or phase.plan.crossfade_starts_s
+        ]
+        if not phases:
+            return []
+        missing = [name for name in show_phases if name not in self.show_phases]
+        short_of = None
+        if missing:
+            short_of = (
+                f"{len(self.show_phases)} of the show's {len(show_phases)} phases played "
+                f"({', '.join(missing)} not)"
+            )
+        if crossfades:
+            count = sum(len(phase.plan.crossfade_starts_s) for phase in phases)
+            frames = sum(_due_frames(phase.replay) for phase in phases)
+            dropped = [(name, p.crossfade_dropped) for name, p in self._named(phases)]
+            scope = f"in {count} crossfades of {len(phases)} phases"
+            measurement = Measurement.SHOW_CROSSFADES
+            during = "during crossfades"
+        else:
+            frames = sum(_due_frames(phase.replay) for phase in phases)
+            dropped = [(name, p.normal_dropped) for name, p in self._named(phases)]
+            scope = f"in {len(phases)} phases ({frames} frames)"
+            measurement = Measurement.SHOW_PATTERN
+            during = "in normal playback"
+        failures = tuple(
+            f"{name}: {count} frames dropped {during}" for name, count in dropped if count
+        )
+        total = sum(count for _, count in dropped)
+        return [Playback(measurement, frames, total, scope, short_of, failures)]
+
+    def _named(self, phases: Sequence[PhaseResult]) -> list[tuple[str, PhaseResult]]:
+        return [(phase.plan.name, phase) for phase in phases]
+
+    def window_spreads(self) -> tuple[tuple[Measurement, WindowSpread], ...]:
+        """How steady every bandwidth measurement was, read and write, for the reports."""
+        measured = (
+            (Measurement.SEQUENTIAL_READ, self.sequential_read),
+            (Measurement.SEQUENTIAL_WRITE, self.sequential_write),
+            (Measurement.SUSTAINED_READ, self._sustained(self.sustained_read)),
+            (Measurement.SUSTAINED_WRITE, self._sustained(self.sustained_write)),
+        )
+        spreads = []
+        for measurement, result in measured:
+            spread = None if result is None else result.spread()
+            if spread is not None:
+                spreads.append((measurement, spread))
+        return tuple(spreads)
+
+    @staticmethod
+    def _sustained(outcome: SustainedOutcome | None) -> BandwidthResult | None:
+        return None if outcome is None else outcome.result
+
+    def capacity_figure(self) -> CapacityFigure | None:
+        found = self.capacity
+        if found is None:
+            return None
+        return CapacityFigure(
+            max_streams=found.max_streams,
+            needed_streams=found.needed_streams,
+            limit=found.limit,
+            stream=found.spec.label,
+            stream_mb_s=found.spec.mb_s_each,
+        )
+
+    def evidence(self, show_phases: Sequence[str] = ()) -> Evidence:
+        """What the rating reads, each piece straight from the results that measured it;
+        `show_phases`: the names of the show's phases, all of which a show-pattern proof needs."""
         return Evidence(
-            read_mb_s=None if self.sequential_read is None else self.sequential_read.mb_s,
-            dropped_frames={key: replay.dropped for key, replay in self.replays.items()},
-            max_streams=None if self.capacity is None else self.capacity.max_streams,
-            max_streams_needed=None if self.capacity is None else self.capacity.needed_streams,
-            sustained_read_mb_s=None if lowest is None else lowest.mb_s,
+            bandwidth=self.bandwidth(),
+            playback=self.playback(show_phases),
+            capacity=self.capacity_figure(),
             findings=self.findings(),
+            modes=self.modes_run(),
         )
 
     def pool_reads(self) -> list[tuple[str, int, tuple[PoolRegion, ...]]]:
@@ -273,3 +388,21 @@ def _sustained_measurements(outcome: SustainedOutcome) -> dict[str, MetadataValu
     if outcome.counter_increases:
         values[f"{prefix}_nvme_counter_increases"] = dict(outcome.counter_increases)
     return values
+
+
+def _media_playback(measurement: Measurement, media: MediaPlayback) -> Playback:
+    """The show's own files prove nothing alone (the profile's streams may be other files),
+    but a dropped frame of theirs fails the requirement."""
+    frames = sum(result.frames.due_frames for result in media.files)
+    return Playback(
+        measurement,
+        frames,
+        media.dropped,
+        scope=f"in {len(media.files)} files ({frames} frames)",
+        short_of="it plays the show's files, not the profile's streams",
+        failures=tuple(media.failures()),
+    )
+
+
+def _due_frames(replay: ReplayResult) -> int:
+    return sum(stream.frames.due_frames for stream in replay.streams)

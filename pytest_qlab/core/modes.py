@@ -44,6 +44,7 @@ MODES = (
         long=True,
     ),
 )
+SETUP_CHECK, SHOW_PATTERN, SUSTAINED, INTEGRITY = MODES
 LONG_MODES = tuple(mode.name for mode in MODES if mode.long)
 EXTRA_MARKERS = {
     "capacity": "maximum stream count: the most simultaneous streams without a dropped frame",

@@ -60,16 +60,20 @@ class QlabSession:
         """The measured rating, capped at insufficient by an advisory that endangers playback
         (a failing drive plays well today and not tomorrow) or by a measurement that failed
         (fio killed, an I/O error): a drive is never ready on part of the evidence."""
-        measured = rate(record.evidence(), self.requirements)
+        phases = tuple(phase.name for phase in self.profile.show_phases)
+        measured = rate(record.evidence(phases), self.requirements)
         reasons = tuple(
             f"{advisory.title}: {advisory.message}" for advisory in record.failed_advisories
         ) + tuple(f"a measurement failed: {error}" for error in record.errors)
         if not reasons:
             return measured
-        return RatingDecision(Rating.INSUFFICIENT, measured.reasons + reasons)
+        return RatingDecision(
+            Rating.INSUFFICIENT, measured.reasons + reasons, measured.requirements
+        )
 
     def ready(self, record: VolumeRecord, decision: RatingDecision) -> bool:
-        """An interrupted run never qualifies a volume, whatever it measured before."""
+        """An interrupted run never qualifies a volume, whatever it measured before; a level
+        not proven is not met, even when nothing failed."""
         if record.interrupted or self.interrupted_by is not None:
             return False
         return decision.rating.meets(self.options.require)

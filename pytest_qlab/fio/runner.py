@@ -204,6 +204,8 @@ class FioRunner:
         if status_interval_s is None:
             status_interval_s, hang_timeout_s = _watch_settings(os.environ)
             on_status = _discard
+        elif hang_timeout_s is None:
+            hang_timeout_s = _watch_settings(os.environ)[1]
         self.work_dir.mkdir(parents=True, exist_ok=True)
         job_path = self.work_dir / f"{label}.fio"
         output_path = self.work_dir / f"{label}.json"

@@ -9,17 +9,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from pytest_qlab.core.proof import WindowSpread
 from pytest_qlab.core.rows import ReportRow, mb_s_text
 from pytest_qlab.core.scale import FILE_BLOCK_BYTES
 from pytest_qlab.core.units import BYTES_PER_MB
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
-from pytest_qlab.fio.results import FioRun
+from pytest_qlab.fio.results import FioResult, FioRun
 from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.measure.throttle import ThroughputWindow, window_spread
+from pytest_qlab.measure.windows import WindowBuilder
 from pytest_qlab.safety.volume import VolumeError
 
 SEQUENTIAL_BLOCK_BYTES = FILE_BLOCK_BYTES
 SEQUENTIAL_IODEPTH = 8
 """Deep enough to saturate an NVMe drive with 1 MiB blocks, within macOS's 16 AIO per process."""
+SEQUENTIAL_WINDOW_S = 1
+"""The sequential read and write keep 1 s throughput windows: how steady the drive is."""
 
 
 def layout_job(directory: Path, files: Sequence[tuple[str, int]]) -> FioJobFile:
@@ -96,6 +101,8 @@ class BandwidthResult(BaseModel):
     block_size_bytes: int
     iodepth: int
     """Requests in flight over all jobs."""
+    windows: tuple[ThroughputWindow, ...] = ()
+    """Throughput windows from fio's status documents; empty where none were recorded."""
 
     @property
     def mb_s(self) -> float:
@@ -110,11 +117,16 @@ class BandwidthResult(BaseModel):
             f"sequential {self.direction}", self.runtime_s, self.planned_s, "the figure is"
         )
 
+    def spread(self) -> WindowSpread | None:
+        """How far the windows spread: the drive's own variability during the measurement."""
+        return window_spread(self.windows, SEQUENTIAL_WINDOW_S)
+
     def report_row(self) -> ReportRow:
         return ReportRow(f"{self.direction} {mb_s_text(self.mb_s)}", "reported only")
 
     def metadata(self) -> dict[str, JsonValue]:
         prefix = self.direction
+        spread = self.spread()
         return {
             f"{prefix}_mb_s": round(self.mb_s, 3),
             f"{prefix}_bytes": self.io_bytes,
@@ -122,6 +134,8 @@ class BandwidthResult(BaseModel):
             "planned_duration_s": round(self.planned_s, 3),
             "block_size_bytes": self.block_size_bytes,
             "iodepth": self.iodepth,
+            "windows": [window.metadata() for window in self.windows],
+            "window_spread": None if spread is None else spread.sentence(),
         }
 
 
@@ -173,8 +187,20 @@ def measure_sequential(
     size_bytes: int,
     duration_s: float,
 ) -> BandwidthResult:
+    """With 1 s windows from fio's status documents, so an unsteady drive shows as such."""
     job_file = sequential_job(directory, file_name, direction, size_bytes, duration_s)
-    run: FioRun = runner.run(job_file, label=f"sequential-{direction}")
+    builder = WindowBuilder(direction, SEQUENTIAL_WINDOW_S, SEQUENTIAL_WINDOW_S)
+
+    def on_status(status: FioResult) -> None:
+        builder.add(status)
+
+    run: FioRun = runner.run(
+        job_file,
+        label=f"sequential-{direction}",
+        status_interval_s=SEQUENTIAL_WINDOW_S,
+        on_status=on_status,
+    )
+    builder.finish()
     stats = getattr(run.result.job(f"sequential-{direction}"), direction)
     return BandwidthResult(
         direction=direction,
@@ -183,4 +209,5 @@ def measure_sequential(
         planned_s=duration_s,
         block_size_bytes=SEQUENTIAL_BLOCK_BYTES,
         iodepth=SEQUENTIAL_IODEPTH,
+        windows=tuple(builder.windows),
     )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from pytest_qlab.core.proof import WindowSpread
 from pytest_qlab.core.units import BYTES_PER_MB
 
 DEFAULT_DROP_FRACTION = 0.20
@@ -198,6 +199,16 @@ def lowest_window(
 ) -> ThroughputWindow | None:
     counted = after_warmup(windows, warmup_s)
     return min(counted, key=lambda window: window.mb_s) if counted else None
+
+
+def window_spread(windows: Sequence[ThroughputWindow], window_s: float) -> WindowSpread | None:
+    """The lowest and highest of `windows`; None with fewer than two, which show no spread."""
+    if len(windows) < 2:
+        return None
+    rates = [window.mb_s for window in windows]
+    return WindowSpread(
+        window_s=window_s, count=len(rates), lowest_mb_s=min(rates), highest_mb_s=max(rates)
+    )
 
 
 def mean_mb_s(windows: Sequence[ThroughputWindow]) -> float:

@@ -24,10 +24,10 @@ from pytest_qlab.measure.replay import (
     replay,
     stream_count,
 )
-from pytest_qlab.measure.sustained import WindowBuilder
 from pytest_qlab.measure.throttle import (
     detect_throttling,
 )
+from pytest_qlab.measure.windows import WindowBuilder
 from pytest_qlab.modes.once import Once
 from pytest_qlab.modes.sustained import SustainedPlan
 from pytest_qlab.safety.volume import ScratchSpace, check_free_space

@@ -21,9 +21,7 @@ from pytest_qlab.measure.probe import (
     probe_s_for_scale,
 )
 from pytest_qlab.measure.sustained import (
-    Direction,
     SustainedInterruptedError,
-    SustainedProgress,
     SustainedResult,
     measure_sustained,
 )
@@ -38,6 +36,7 @@ from pytest_qlab.measure.throttle import (
     DEFAULT_DROP_FRACTION,
     ThrottleSettings,
 )
+from pytest_qlab.measure.windows import Direction, SustainedProgress
 from pytest_qlab.modes.once import Once
 from pytest_qlab.safety.volume import ScratchSpace, check_free_space
 from pytest_qlab.thermal import ThermalMonitor, ThermalPoint, ThermalReport

@@ -24,6 +24,7 @@ from pytest_qlab.report.text import (
     system_disk_warning,
     target_line,
     verdict_line,
+    window_lines,
 )
 from pytest_qlab.safety.signals import interruption_name
 
@@ -250,6 +251,8 @@ def write_verdicts(terminalreporter: Any, report: QlabReport) -> None:
             terminalreporter.line(f"  drive: {volume.drive.summary()}")
         for reason in volume.rating_reasons:
             terminalreporter.line(f"  {reason}")
+        for line in window_lines(volume):
+            terminalreporter.line(f"  {line}")
         for advisory in volume.advisories:  # failures are among the reasons above
             if advisory.severity == "warn":
                 terminalreporter.line(f"  WARN {advisory.title}: {advisory.message}", yellow=True)

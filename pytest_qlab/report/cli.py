@@ -18,6 +18,9 @@ from pytest_qlab.report.model import SCHEMA_VERSION, QlabReport, VolumeReport, j
 from pytest_qlab.report.text import verdict_line
 
 SUPPORTED_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
+READABLE_MAJORS = ("1", SUPPORTED_MAJOR)
+"""2.0 only let a volume's `rating` be null (NOT RATED) and added fields with defaults, so
+its model reads 1.x reports too: old runs stay comparable with new ones."""
 RELATIVE_CHANGE = 0.05
 """Throughput moving less than this between runs is measurement noise, not a change."""
 
@@ -50,10 +53,11 @@ def load(path: Path) -> SavedReport:
             "qualification run wrote next to its HTML report"
         )
     version = str(document["qlab"].get("schema_version", ""))
-    if version.split(".", 1)[0] != SUPPORTED_MAJOR:
+    if version.split(".", 1)[0] not in READABLE_MAJORS:
+        readable = " and ".join(f"{major}.x" for major in READABLE_MAJORS)
         raise ReportError(
             f"{path}: report schema {version or 'unknown'}; this pytest-qlab reads "
-            f"{SUPPORTED_MAJOR}.x, so compare with the pytest-qlab that wrote it"
+            f"{readable}, so compare with the pytest-qlab that wrote it"
         )
     try:
         qlab = QlabReport.model_validate(document["qlab"])

@@ -10,7 +10,13 @@ from pytest_qlab.core.profiles import CODEC_NAMES, RASTER_NAMES
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell
 from pytest_qlab.report.model import MediaReport, ProfileReport, QlabReport, VolumeReport
-from pytest_qlab.report.text import rehearsal_notice, system_disk_warning, verdict_line, volume_line
+from pytest_qlab.report.text import (
+    rehearsal_notice,
+    system_disk_warning,
+    verdict_line,
+    volume_line,
+    window_lines,
+)
 
 _COLOURS = {True: "#1b7837", False: "#b2182b"}  # green / red, distinguishable in greyscale too
 
@@ -46,6 +52,7 @@ def verdict_banner(report: QlabReport) -> list[str]:
             f"<p>{escape(volume_line(volume))}</p>"
             + _drive_paragraph(volume)
             + f"<ul>{reasons}</ul>"
+            + _window_list(volume)
             + _capacity_paragraph(volume.max_streams)
             + _advisory_list(volume)
             + media_table(volume.media)
@@ -217,6 +224,11 @@ def _advisory_list(volume: VolumeReport) -> str:
         if items
         else ""
     )
+
+
+def _window_list(volume: VolumeReport) -> str:
+    items = "".join(f"<li>{escape(line)}</li>" for line in window_lines(volume))
+    return f'<ul class="qlab-windows">{items}</ul>' if items else ""
 
 
 def _capacity_paragraph(summary: str | None) -> str:

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 
 from pytest_qlab.core.evidence import MetadataValue, VolumeRecord
 from pytest_qlab.core.profiles import ShowProfile
+from pytest_qlab.core.proof import Aspect, Measurement, Outcome, WindowSpread
 from pytest_qlab.core.session import QlabSession
-from pytest_qlab.core.verdict import Rating
+from pytest_qlab.core.verdict import Rating, RequirementKey, RequirementVerdict, Status
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
 from pytest_qlab.measure.pool import covered_bytes
@@ -19,12 +20,15 @@ from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "2.0"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
 1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
 `cache_note` and `may_be_cached`, 1.5 a volume's `read_pool` (what the synthetic replays read,
-and how much of it was distinct)."""
+and how much of it was distinct). 2.0: a volume's `rating` is null when no level was proven and
+nothing failed (NOT RATED; `not_rated` names the level), and each volume has `evidence` (what
+proved or disproved each requirement) and `bandwidth_windows` (how steady each bandwidth
+measurement was)."""
 
 
 class RequirementReport(BaseModel):
@@ -103,6 +107,56 @@ class ReadPoolReport(BaseModel):
     replays: list[PoolReplayReport]
 
 
+class ProofReport(BaseModel):
+    """One measurement's word on one requirement."""
+
+    aspect: Aspect
+    measurement: Measurement
+    outcome: Outcome
+    mb_s: float | None
+    """The bandwidth judged, after any disagreement lowered it."""
+    dropped_frames: int | None
+    frames: int | None
+    sentence: str
+
+
+class DisagreementReport(BaseModel):
+    """Two figures of the run that disagree beyond the drive's own variability; the rating
+    took the lower."""
+
+    measurement: Measurement
+    against: Measurement
+    claimed_mb_s: float
+    rated_mb_s: float
+    sentence: str
+
+
+class RequirementEvidence(BaseModel):
+    """A requirement judged on every measurement of it."""
+
+    requirement: RequirementKey
+    level: Rating
+    required_mb_s: float
+    status: Status
+    proofs: list[ProofReport]
+    disagreements: list[DisagreementReport]
+    summary: str
+    """Which measurements proved it, which disproved it, or which run adds the proof."""
+
+
+class WindowSpreadReport(BaseModel):
+    """How far a bandwidth measurement's own windows spread."""
+
+    measurement: Measurement
+    window_s: float
+    windows: int
+    lowest_mb_s: float
+    highest_mb_s: float
+    spread_percent: float
+    """How far the lowest window lies below the highest, in percent of the highest."""
+    sentence: str
+
+
 class VolumeReport(BaseModel):
     path: str
     requested_path: str
@@ -110,7 +164,11 @@ class VolumeReport(BaseModel):
     mount_point: str
     system_default: bool
     """True when no --volume was given and the system's temp folder was tested."""
-    rating: Rating
+    rating: Rating | None
+    """The highest level proven; null when nothing was proven and nothing failed (NOT
+    RATED)."""
+    not_rated: Rating | None = None
+    """The first level no measurement proved or disproved: the run did not prove it."""
     ready: bool
     interrupted: bool
     rating_reasons: list[str]
@@ -133,6 +191,10 @@ class VolumeReport(BaseModel):
     """The show's own files (--qlab-media) on this volume, in play order."""
     read_pool: ReadPoolReport | None = None
     """None: no synthetic replay ran."""
+    evidence: list[RequirementEvidence] = []
+    """For each requirement, in level order, which measurements proved or disproved it."""
+    bandwidth_windows: list[WindowSpreadReport] = []
+    """The window spread of every bandwidth measurement, read and write."""
 
 
 class QlabReport(BaseModel):
@@ -166,7 +228,8 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         name=target.name,
         mount_point=str(target.mount_point),
         system_default=target.is_system_default,
-        rating=decision.rating,
+        rating=decision.rated,
+        not_rated=decision.not_rated,
         ready=session.ready(record, decision),
         interrupted=record.interrupted,
         rating_reasons=list(decision.reasons),
@@ -180,6 +243,54 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         layout=record.layout_summary(),
         media=media_reports(record),
         read_pool=read_pool_report(record),
+        evidence=[requirement_evidence(verdict) for verdict in decision.requirements],
+        bandwidth_windows=[
+            spread_report(measurement, spread) for measurement, spread in record.window_spreads()
+        ],
+    )
+
+
+def requirement_evidence(verdict: RequirementVerdict) -> RequirementEvidence:
+    return RequirementEvidence(
+        requirement=verdict.requirement.key,
+        level=verdict.requirement.level,
+        required_mb_s=round(verdict.requirement.required_mb_s, 3),
+        status=verdict.status,
+        proofs=[
+            ProofReport(
+                aspect=proof.aspect,
+                measurement=proof.measurement,
+                outcome=proof.outcome,
+                mb_s=None if proof.mb_s is None else round(proof.mb_s, 3),
+                dropped_frames=proof.dropped_frames,
+                frames=proof.frames,
+                sentence=proof.sentence,
+            )
+            for proof in verdict.proofs
+        ],
+        disagreements=[
+            DisagreementReport(
+                measurement=item.measurement,
+                against=item.against,
+                claimed_mb_s=round(item.claimed_mb_s, 3),
+                rated_mb_s=round(item.rated_mb_s, 3),
+                sentence=item.sentence,
+            )
+            for item in verdict.disagreements
+        ],
+        summary=verdict.summary,
+    )
+
+
+def spread_report(measurement: Measurement, spread: WindowSpread) -> WindowSpreadReport:
+    return WindowSpreadReport(
+        measurement=measurement,
+        window_s=spread.window_s,
+        windows=spread.count,
+        lowest_mb_s=round(spread.lowest_mb_s, 3),
+        highest_mb_s=round(spread.highest_mb_s, 3),
+        spread_percent=round(100 * spread.fraction, 1),
+        sentence=f"{measurement.run_name}: {spread.sentence()}",
     )
 
 

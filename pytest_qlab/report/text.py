@@ -36,9 +36,19 @@ def volume_line(volume: VolumeReport) -> str:
     return path_line(volume.path, volume.requested_path, volume.mount_point)
 
 
+def window_lines(volume: VolumeReport) -> list[str]:
+    """The window spread of every bandwidth measurement: how steady the drive was."""
+    return [f"windows: {item.sentence}" for item in volume.bandwidth_windows]
+
+
 def verdict_line(qlab: QlabReport, volume: VolumeReport) -> str:
     status = "READY" if volume.ready else "NOT READY"
-    parts = [f"{volume.name}: {volume.rating.label.upper()}", f"{status} for {qlab.required.label}"]
+    rating = "NOT RATED" if volume.rating is None else volume.rating.label.upper()
+    parts = [f"{volume.name}: {rating}", f"{status} for {qlab.required.label}"]
+    unproven = volume.not_rated
+    if volume.rating is not None and unproven is not None and qlab.required.meets(unproven):
+        # Short of the required level because nothing measured it, not because it failed.
+        parts.append(f"{unproven.label} NOT RATED")
     if volume.interrupted or qlab.interrupted:
         parts.append("INTERRUPTED")
     if qlab.rehearsal:

@@ -49,8 +49,12 @@ def session_on(tmp_path: Path, profile: ShowProfile = DEFAULT_PROFILE) -> QlabSe
 
 
 def sequential(
-    direction: Literal["read", "write"], mb_s: float, duration_s: float = 6.0
+    direction: Literal["read", "write"],
+    mb_s: float,
+    duration_s: float = 6.0,
+    window_mb_s: list[float] | None = None,
 ) -> BandwidthResult:
+    """A sequential run at `mb_s`, with 1 s windows at `window_mb_s` where given."""
     return BandwidthResult(
         direction=direction,
         io_bytes=round(mb_s * BYTES_PER_MB * duration_s),
@@ -58,6 +62,7 @@ def sequential(
         planned_s=duration_s,
         block_size_bytes=1 << 20,
         iodepth=8,
+        windows=windows(window_mb_s or [], window_s=1),
     )
 
 
@@ -91,8 +96,8 @@ def replay_result(late_frames: int = 0, duration_s: float = 2.0) -> ReplayResult
     return ReplayResult((stream_result(late_frames, duration_s=duration_s),), duration_s)
 
 
-def capacity(max_streams: int, needed_streams: int) -> CapacityResult:
-    return CapacityResult(HD_STREAM, max_streams, 32, (), needed_streams=needed_streams)
+def capacity(max_streams: int, needed_streams: int, spec: StreamSpec = HD_STREAM) -> CapacityResult:
+    return CapacityResult(spec, max_streams, 32, (), needed_streams=needed_streams)
 
 
 def windows(mb_s: list[float], window_s: int = 10) -> tuple[ThroughputWindow, ...]:

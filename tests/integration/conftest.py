@@ -114,12 +114,19 @@ class MainJobRunner:
         self.system_temp = workdir / "system-temp"
         self.system_temp.mkdir(parents=True, exist_ok=True)
 
-    def command(self, volume: Path | str, *args: str, scale: str = TIME_SCALE) -> list[str]:
+    def command(
+        self,
+        volume: Path | str,
+        *args: str,
+        scale: str = TIME_SCALE,
+        suites: tuple[str, ...] = ("suites",),
+    ) -> list[str]:
+        """`suites`: what pytest collects, relative to the repository (a folder or files)."""
         return [
             sys.executable,
             "-m",
             "pytest",
-            str(REPO / "suites"),
+            *(str(REPO / suite) for suite in suites),
             "--volume",
             str(volume),
             "--qlab-time-scale",
@@ -144,9 +151,10 @@ class MainJobRunner:
         *args: str,
         scale: str = TIME_SCALE,
         preexec_fn: Callable[[], None] | None = None,
+        suites: tuple[str, ...] = ("suites",),
     ) -> MainJob:
         completed = subprocess.run(
-            self.command(volume, *args, scale=scale),
+            self.command(volume, *args, scale=scale, suites=suites),
             cwd=self.workdir,
             env=self.environment(),
             capture_output=True,

@@ -29,7 +29,8 @@ from pytest_qlab.measure.probe import (
     read_jobs,
     read_mb_s,
 )
-from pytest_qlab.measure.sustained import SustainedProgress, measure_sustained
+from pytest_qlab.measure.sustained import measure_sustained
+from pytest_qlab.measure.windows import SustainedProgress
 from pytest_qlab.modes.sustained import SustainedPlan
 
 if TYPE_CHECKING:

@@ -33,9 +33,12 @@ def test_exit_code_is_zero_exactly_when_every_volume_is_ready(
     records = qlab["volumes"]
     assert records
     for record in records:
-        assert record["ready"] is Rating(record["rating"]).meets(Rating(required)), record
+        rating = record["rating"]
+        proven = rating is not None and Rating(rating).meets(Rating(required))
+        assert record["ready"] is proven, record
         status = "READY" if record["ready"] else "NOT READY"
-        verdict = f"{record['name']}: {record['rating'].upper()} - {status} for {required.title()}"
+        shown = "NOT RATED" if rating is None else rating.upper()
+        verdict = f"{record['name']}: {shown} - {status} for {required.title()}"
         assert [line for line in result.stdout.lines if line.startswith(verdict)], verdict
     all_ready = all(record["ready"] for record in records)
     assert (result.ret == pytest.ExitCode.OK) is all_ready, result.stdout.str()
@@ -45,7 +48,7 @@ def test_exit_code_is_zero_exactly_when_every_volume_is_ready(
 
 
 @pytest.mark.integration
-def test_a_run_that_did_not_measure_reading_is_not_ready(
+def test_a_run_that_did_not_measure_reading_is_not_rated_and_not_ready(
     run_qlab: Callable[..., pytest.RunResult],
     default_json: Callable[[], dict[str, Any]],
     volume: Path,
@@ -55,10 +58,18 @@ def test_a_run_that_did_not_measure_reading_is_not_ready(
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, "exit 0 must mean ready"
     result.stdout.fnmatch_lines(
-        ["*: INSUFFICIENT - NOT READY for Acceptable*", "  sequential read was not measured*"]
+        [
+            "*: NOT RATED - NOT READY for Acceptable*",
+            "  Acceptable NOT RATED: nothing measured the read bandwidth and the normal set "
+            "played frame by frame; run the setup check's test_sequential_read and "
+            "test_normal_playback too (this run left them out)",
+        ]
     )
+    assert "INSUFFICIENT" not in result.stdout.str(), "nothing failed"
     (record,) = default_json()["qlab"]["volumes"]
-    assert record["rating"] == "insufficient"
+    assert record["rating"] is None
+    assert record["not_rated"] == "acceptable"
+    assert [item["status"] for item in record["evidence"]] == ["not_rated", "not_rated"]
     assert record["ready"] is False
     assert "read_mb_s" not in record["measurements"]
     assert record["measurements"]["write_mb_s"] > 0

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_qlab.core.evidence import LayoutKind
+from pytest_qlab.core.modes import SETUP_CHECK
+from pytest_qlab.core.proof import Measurement
 from pytest_qlab.core.units import BYTES_PER_MIB
 from pytest_qlab.core.verdict import RequirementKey
 from pytest_qlab.fio.errors import FioError, FioHangError, FioInterruptedError, FioKilledError
@@ -414,10 +416,19 @@ def test_each_measurement_is_recorded_in_its_typed_field_and_rates_the_volume(
     assert layout is check.layout()
     assert layout.size_bytes == sum(size for _, size in check.plan.layout_files)
     evidence = record.evidence()
-    assert evidence.read_mb_s == read.mb_s
-    assert evidence.dropped_frames[RequirementKey.NORMAL_PLAYBACK] == normal.dropped > 0
-    assert evidence.dropped_frames[RequirementKey.CROSSFADE_PEAK] == crossfade.dropped == 0
-    assert evidence.max_streams == found.max_streams
+    (figure,) = evidence.bandwidth
+    assert (figure.measurement, figure.mb_s) == (Measurement.SEQUENTIAL_READ, read.mb_s)
+    (played,) = evidence.playback[RequirementKey.NORMAL_PLAYBACK]
+    assert (played.measurement, played.dropped_frames) == (
+        Measurement.NORMAL_REPLAY,
+        normal.dropped,
+    )
+    assert normal.dropped > 0
+    (played,) = evidence.playback[RequirementKey.CROSSFADE_PEAK]
+    assert (played.measurement, played.dropped_frames) == (Measurement.CROSSFADE_REPLAY, 0)
+    assert evidence.capacity is not None
+    assert evidence.capacity.max_streams == found.max_streams
+    assert evidence.modes == {SETUP_CHECK}
     measurements = record.measurements()
     assert measurements["read_mb_s"] == round(read.mb_s, 3)
     assert measurements["normal_playback_dropped_frames"] == normal.dropped

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_qlab.core.evidence import LayoutKind
+from pytest_qlab.core.proof import Measurement
 from pytest_qlab.core.units import BYTES_PER_MIB
 from pytest_qlab.core.verdict import RequirementKey
 from pytest_qlab.fio.errors import FioInterruptedError, FioKilledError
@@ -236,14 +237,22 @@ def test_each_phase_is_recorded_by_name_in_the_shows_order(tmp_path: Path) -> No
     assert list(record.show_phases) == ["house-open", "act-1", "finale"]
     assert record.show_stream_span_s == show.check.plan.span_s
     assert len(record.layouts[LayoutKind.SHOW_PATTERN]) == 1
-    findings = record.findings()
+    phases = tuple(phase.name for phase in show.check.profile.show_phases)
+    playback = record.evidence(phases).playback
+    (normal,) = playback[RequirementKey.NORMAL_PLAYBACK]
+    assert normal.measurement is Measurement.SHOW_PATTERN
+    assert normal.dropped_frames == sum(phase.normal_dropped for phase in played.values())
     assert (
-        f"show pattern, act-1: {played['act-1'].normal_dropped} frames dropped in normal playback"
-        in findings[RequirementKey.NORMAL_PLAYBACK]
+        f"act-1: {played['act-1'].normal_dropped} frames dropped in normal playback"
+        in normal.failures
     )
+    assert phases == ("house-open", "act-1", "finale")
+    assert normal.short_of is None, "every phase of the show played: a whole show"
+    (crossfades,) = playback[RequirementKey.CROSSFADE_PEAK]
+    assert crossfades.measurement is Measurement.SHOW_CROSSFADES
     assert (
-        f"show pattern, finale: {played['finale'].crossfade_dropped} frames dropped during "
-        "crossfades" in findings[RequirementKey.CROSSFADE_PEAK]
+        f"finale: {played['finale'].crossfade_dropped} frames dropped during crossfades"
+        in crossfades.failures
     )
     measurements = record.measurements()
     assert measurements["show_act_1_normal_dropped_frames"] == played["act-1"].normal_dropped

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_qlab.core.evidence import LayoutKind
+from pytest_qlab.core.proof import Finding, Measurement
 from pytest_qlab.core.units import BYTES_PER_MIB
 from pytest_qlab.core.verdict import RequirementKey
 from pytest_qlab.drive.model import DriveInfo
@@ -297,7 +298,8 @@ def test_the_read_and_the_write_are_recorded_in_their_typed_fields(tmp_path: Pat
     ]
     lowest = read.result.lowest_window
     assert lowest is not None
-    assert record.evidence().sustained_read_mb_s == lowest.mb_s
+    (figure,) = record.evidence().bandwidth
+    assert (figure.measurement, figure.mb_s) == (Measurement.SUSTAINED_READ, lowest.mb_s)
     measurements = record.measurements()
     assert measurements["sustained_read_lowest_mb_s"] == round(lowest.mb_s, 3)
     assert measurements["sustained_read_configuration"] == PROBED.label()
@@ -310,4 +312,4 @@ def test_a_throttled_read_is_a_finding_against_normal_playback(tmp_path: Path) -
     outcome = check.read()
 
     findings = check.record.findings()[RequirementKey.NORMAL_PLAYBACK]
-    assert findings == (outcome.throttle_message(),)
+    assert findings == (Finding(Measurement.SUSTAINED_READ, outcome.throttle_message()),)

@@ -23,7 +23,7 @@ def session(tmp_path: Path) -> QlabSession:
 def _acceptable_measurements(record: VolumeRecord) -> None:
     record.sequential_read = sequential("read", 900.0)
     record.replays[RequirementKey.NORMAL_PLAYBACK] = replay_result(late_frames=0)
-    record.capacity = capacity(max_streams=4, needed_streams=1)
+    record.capacity = capacity(max_streams=16, needed_streams=1)
 
 
 def _advisory(severity: str) -> Advisory:
@@ -94,7 +94,7 @@ def test_the_json_measurements_are_derived_from_the_typed_results(session: QlabS
     assert volume.measurements["read_mb_s"] == 900.0
     assert volume.measurements["write_mb_s"] == 321.5
     assert volume.measurements["normal_playback_dropped_frames"] == 0
-    assert volume.measurements["max_streams"] == 4
+    assert volume.measurements["max_streams"] == 16
     assert volume.measurements["max_streams_needed"] == 1
     assert "crossfade_peak_dropped_frames" not in volume.measurements, "not measured"
 

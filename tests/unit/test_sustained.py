@@ -17,12 +17,10 @@ from pytest_qlab.fio.stream import split_documents
 from pytest_qlab.measure.bandwidth import SEQUENTIAL_BLOCK_BYTES, SEQUENTIAL_IODEPTH
 from pytest_qlab.measure.sustained import (
     SustainedInterruptedError,
-    SustainedProgress,
-    WindowBuilder,
     measure_sustained,
-    progress_point,
     sustained_job,
 )
+from pytest_qlab.measure.windows import SustainedProgress, WindowBuilder, progress_point
 from pytest_qlab.modes.sustained import SustainedPlan
 
 FIO_FIXTURES = Path(__file__).parents[1] / "fixtures" / "fio"

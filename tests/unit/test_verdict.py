@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_qlab.core.profiles import DEFAULT_PROFILE
+from pytest_qlab.core.proof import BandwidthFigure, Measurement, Playback
 from pytest_qlab.core.verdict import (
     BandwidthCheck,
     Evidence,
@@ -12,16 +13,20 @@ from pytest_qlab.core.verdict import (
     rate,
 )
 
-CLEAN_REPLAYS = {RequirementKey.NORMAL_PLAYBACK: 0, RequirementKey.CROSSFADE_PEAK: 0}
+CLEAN_REPLAYS = {
+    RequirementKey.NORMAL_PLAYBACK: (Playback(Measurement.NORMAL_REPLAY, 60, 0),),
+    RequirementKey.CROSSFADE_PEAK: (Playback(Measurement.CROSSFADE_REPLAY, 60, 0),),
+}
 
 
 def _default_requirements() -> tuple[Requirement, Requirement]:
     return DEFAULT_PROFILE.requirements()
 
 
-def _clean(read_mb_s: float | None) -> Evidence:
+def _clean(read_mb_s: float) -> Evidence:
     """Both replays drop-free: only the read bandwidth decides."""
-    return Evidence(read_mb_s=read_mb_s, dropped_frames=CLEAN_REPLAYS)
+    read = BandwidthFigure(Measurement.SEQUENTIAL_READ, read_mb_s)
+    return Evidence(bandwidth=(read,), playback=CLEAN_REPLAYS)
 
 
 def test_default_requirements() -> None:
@@ -74,13 +79,15 @@ def test_check_exactly_at_the_requirement_is_met() -> None:
     assert check.shortfall_mb_s == 0.0
 
 
-def test_nothing_measured_is_insufficient_with_reasons() -> None:
+def test_nothing_measured_is_not_rated_never_insufficient() -> None:
     decision = rate(Evidence(), _default_requirements())
 
-    assert decision.rating is Rating.INSUFFICIENT
+    assert decision.rating is Rating.INSUFFICIENT, "nothing proven"
+    assert decision.not_rated is Rating.ACCEPTABLE
+    assert decision.rated is None, "shown as NOT RATED: nothing failed"
     assert decision.reasons == (
-        "sequential read was not measured (Acceptable needs it)",
-        "normal playback replay was not measured (Acceptable needs it)",
+        "Acceptable NOT RATED: nothing measured the read bandwidth and the normal set played "
+        'frame by frame; add the setup check: pytest suites/ -m "setup_check"',
     )
 
 
@@ -100,21 +107,26 @@ def test_rate_thresholds_are_inclusive(read_mb_s: float, expected: Rating) -> No
     decision = rate(_clean(read_mb_s), _default_requirements())
 
     assert decision.rating is expected
+    assert decision.not_rated is None, "every level judged was proven or disproved"
 
 
 @pytest.mark.parametrize(
     ("read_mb_s", "levels_judged"),
     [(655.9, 1), (656.0, 2), (2099.9, 2), (2100.0, 2)],
 )
-def test_rate_gives_two_reasons_per_level_judged(read_mb_s: float, levels_judged: int) -> None:
-    """Each level judged says something about its read and its replay; judging stops at the
-    first level missed."""
+def test_rate_gives_three_reasons_per_level_judged(read_mb_s: float, levels_judged: int) -> None:
+    """Each level judged says something about its read and its replay, then which
+    measurements proved or disproved it; judging stops at the first level missed."""
     decision = rate(_clean(read_mb_s), _default_requirements())
 
-    assert len(decision.reasons) == 2 * levels_judged
+    assert len(decision.reasons) == 3 * levels_judged
     assert decision.reasons[1] == "normal playback replay: no dropped frame"
     if levels_judged == 2:
-        assert decision.reasons[3] == "crossfade replay: no dropped frame"
+        assert decision.reasons[2] == (
+            "Acceptable: normal playback proven by the sequential read "
+            f"at {read_mb_s:.1f} MB/s and the normal playback replay with 0 of 60 frames dropped"
+        )
+        assert decision.reasons[4] == "crossfade replay: no dropped frame"
 
 
 def test_rate_explains_why_acceptable_was_missed() -> None:
@@ -123,6 +135,9 @@ def test_rate_explains_why_acceptable_was_missed() -> None:
     assert decision.rating is Rating.INSUFFICIENT
     assert "below the 656.0 MB/s Acceptable needs" in decision.reasons[0]
     assert "short by 164.0 MB/s (25 %)" in decision.reasons[0]
+    assert decision.reasons[-1] == (
+        "Acceptable missed: normal playback disproved by the sequential read at 492.0 MB/s"
+    )
     assert not any("Excellent" in reason for reason in decision.reasons)
 
 
@@ -134,9 +149,9 @@ def test_rate_explains_why_excellent_was_missed() -> None:
     assert decision.rating is Rating.ACCEPTABLE
     assert "sequential read 700.0 MB/s meets the 656.0 MB/s" in decision.reasons[0]
     assert normal.derivation in decision.reasons[0]
-    assert "below the 2100.0 MB/s Excellent needs" in decision.reasons[2]
-    assert peak.derivation in decision.reasons[2]
-    assert "short by 1400.0 MB/s (67 %)" in decision.reasons[2]
+    assert "below the 2100.0 MB/s Excellent needs" in decision.reasons[3]
+    assert peak.derivation in decision.reasons[3]
+    assert "short by 1400.0 MB/s (67 %)" in decision.reasons[3]
 
 
 def test_rate_orders_requirements_by_level() -> None:

@@ -1,155 +1,270 @@
-"""verdict.rate on Evidence: a level needs its read bandwidth AND a drop-free replay."""
+"""verdict.rate on Evidence: a level needs its read bandwidth and its streams played without a
+drop, each proven by any mode's measurement and disproved by none; a level nothing measured is
+NOT RATED, never INSUFFICIENT, with the run that adds the proof."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import itertools
+from dataclasses import dataclass
+from enum import Enum
 
 import pytest
 
+from pytest_qlab.core.modes import INTEGRITY, SETUP_CHECK, SHOW_PATTERN, SUSTAINED, Mode
 from pytest_qlab.core.profiles import DEFAULT_PROFILE
-from pytest_qlab.core.verdict import Evidence, Rating, RequirementKey, rate
+from pytest_qlab.core.proof import (
+    BandwidthFigure,
+    CapacityFigure,
+    Finding,
+    Measurement,
+    Outcome,
+    Playback,
+)
+from pytest_qlab.core.verdict import Evidence, Rating, RequirementKey, Status, rate
 
 REQUIREMENTS = DEFAULT_PROFILE.requirements()
+NORMAL = RequirementKey.NORMAL_PLAYBACK
+CROSSFADE = RequirementKey.CROSSFADE_PEAK
 
 
-def _rate(
-    read_mb_s: float | None,
-    normal: int | None,
-    crossfade: int | None,
-    max_streams: int | None = None,
-    needed: int | None = None,
-) -> tuple[Rating, tuple[str, ...]]:
-    evidence = Evidence(
-        read_mb_s=read_mb_s,
-        dropped_frames={
-            RequirementKey.NORMAL_PLAYBACK: normal,
-            RequirementKey.CROSSFADE_PEAK: crossfade,
-        },
-        max_streams=max_streams,
-        max_streams_needed=needed,
-    )
-    decision = rate(evidence, REQUIREMENTS)
-    return decision.rating, decision.reasons
+class Run(Enum):
+    ABSENT = "absent"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+@dataclass
+class Built:
+    bandwidth: list[BandwidthFigure]
+    playback: dict[RequirementKey, list[Playback]]
+    modes: set[Mode]
+
+    def add(self, key: RequirementKey, played: Playback) -> None:
+        self.playback.setdefault(key, []).append(played)
+
+    def evidence(self) -> Evidence:
+        return Evidence(
+            bandwidth=tuple(self.bandwidth),
+            playback={key: tuple(items) for key, items in self.playback.items()},
+            modes=frozenset(self.modes),
+        )
+
+
+def _build(setup: Run, show: Run, sustained: Run, media: Run) -> Evidence:
+    """Each mode's evidence as it measures it. A failed mode fails normal playback (Acceptable):
+    the setup check's replay drops frames, a show phase drops frames, the sustained read's
+    lowest window misses 656 MB/s, a media file drops frames."""
+    built = Built([], {}, set())
+    if setup is not Run.ABSENT:
+        built.modes.add(SETUP_CHECK)
+        built.bandwidth.append(BandwidthFigure(Measurement.SEQUENTIAL_READ, 5000.0))
+        dropped = 7 if setup is Run.FAILED else 0
+        built.add(NORMAL, Playback(Measurement.NORMAL_REPLAY, 600, dropped))
+        built.add(CROSSFADE, Playback(Measurement.CROSSFADE_REPLAY, 300, 0))
+    if show is not Run.ABSENT:
+        built.modes.add(SHOW_PATTERN)
+        dropped = 4 if show is Run.FAILED else 0
+        built.add(NORMAL, Playback(Measurement.SHOW_PATTERN, 9000, dropped, "in 5 phases"))
+        built.add(CROSSFADE, Playback(Measurement.SHOW_CROSSFADES, 900, 0, "in 3 crossfades"))
+    if sustained is not Run.ABSENT:
+        built.modes.add(SUSTAINED)
+        lowest = 600.0 if sustained is Run.FAILED else 4000.0
+        built.bandwidth.append(BandwidthFigure(Measurement.SUSTAINED_READ, lowest))
+    if media is not Run.ABSENT:
+        built.modes.add(SETUP_CHECK)  # the media items belong to the setup check
+        dropped = 3 if media is Run.FAILED else 0
+        short_of = "it plays the show's files, not the profile's streams"
+        built.add(NORMAL, Playback(Measurement.MEDIA_PLAYBACK, 200, dropped, short_of=short_of))
+        built.add(CROSSFADE, Playback(Measurement.MEDIA_CROSSFADE, 100, 0, short_of=short_of))
+    return built.evidence()
+
+
+def _expected(setup: Run, show: Run, sustained: Run, media: Run) -> tuple[Rating | None, bool]:
+    """The rule, stated independently: (rating shown, None for NOT RATED; whether a level was
+    left unproven)."""
+    runs = (setup, show, sustained, media)
+    if Run.FAILED in runs:
+        return Rating.INSUFFICIENT, False
+    bandwidth = Run.PASSED in (setup, sustained)
+    normal = Run.PASSED in (setup, show)
+    crossfades = Run.PASSED in (setup, show)
+    if not (bandwidth and normal):
+        return None, True
+    if not crossfades:
+        return Rating.ACCEPTABLE, True
+    return Rating.EXCELLENT, False
+
+
+COMBINATIONS = list(itertools.product(Run, repeat=4))
 
 
 @pytest.mark.parametrize(
-    ("read_mb_s", "normal", "crossfade", "expected"),
-    [
-        (656.0, 0, 5, Rating.ACCEPTABLE),
-        (656.0, 1, 0, Rating.INSUFFICIENT),
-        (655.9, 0, 0, Rating.INSUFFICIENT),
-        (2100.0, 0, 0, Rating.EXCELLENT),
-        (2100.0, 0, 1, Rating.ACCEPTABLE),
-        (2099.9, 0, 0, Rating.ACCEPTABLE),
-        (5000.0, 3, 0, Rating.INSUFFICIENT),
-        (5000.0, 0, 0, Rating.EXCELLENT),
+    ("setup", "show", "sustained", "media"),
+    COMBINATIONS,
+    ids=[
+        "-".join(f"{mode}:{run.value}" for mode, run in zip("SPXM", combo, strict=True))
+        for combo in COMBINATIONS
     ],
 )
-def test_a_level_needs_its_read_and_a_drop_free_replay(
-    read_mb_s: float, normal: int, crossfade: int, expected: Rating
+def test_every_combination_of_modes_rates_on_the_evidence_it_produced(
+    setup: Run, show: Run, sustained: Run, media: Run
 ) -> None:
-    rating, _ = _rate(read_mb_s, normal, crossfade)
+    decision = rate(_build(setup, show, sustained, media), REQUIREMENTS)
+    rating, unproven = _expected(setup, show, sustained, media)
 
-    assert rating is expected
-
-
-def test_dropped_frames_in_normal_playback_block_acceptable_whatever_the_read() -> None:
-    rating, reasons = _rate(5000.0, 12, 0)
-
-    assert rating is Rating.INSUFFICIENT
-    assert "sequential read 5000.0 MB/s meets the 656.0 MB/s Acceptable needs" in reasons[0]
-    assert reasons[1] == "normal playback replay dropped 12 frames (Acceptable needs none)"
-    assert len(reasons) == 2, "Excellent is not judged once Acceptable is missed"
+    assert decision.rated is rating, decision.reasons
+    assert (decision.not_rated is not None) is unproven, decision.reasons
+    if rating is Rating.INSUFFICIENT:
+        assert any("dropped" in r or "below" in r for r in decision.reasons), decision.reasons
+    if unproven:
+        (line,) = [reason for reason in decision.reasons if "NOT RATED" in reason]
+        assert "add the setup check" in line or "run the setup check's" in line, line
 
 
-def test_dropped_frames_in_the_crossfade_block_excellent() -> None:
-    rating, reasons = _rate(2500.0, 0, 4)
+def test_nothing_measured_at_all_is_not_rated_with_the_setup_check_to_add() -> None:
+    decision = rate(_build(Run.ABSENT, Run.ABSENT, Run.ABSENT, Run.ABSENT), REQUIREMENTS)
 
-    assert rating is Rating.ACCEPTABLE
-    assert reasons[1] == "normal playback replay: no dropped frame"
-    assert "meets the 2100.0 MB/s Excellent needs" in reasons[2]
-    assert reasons[3] == "crossfade replay dropped 4 frames (Excellent needs none)"
-
-
-def test_a_missing_normal_replay_stops_below_acceptable() -> None:
-    rating, reasons = _rate(5000.0, None, 0)
-
-    assert rating is Rating.INSUFFICIENT
-    assert reasons[1] == "normal playback replay was not measured (Acceptable needs it)"
+    assert decision.rated is None
+    assert decision.not_rated is Rating.ACCEPTABLE
+    assert decision.reasons[-1].endswith('add the setup check: pytest suites/ -m "setup_check"')
+    assert all(verdict.status is Status.NOT_RATED for verdict in decision.requirements)
 
 
-def test_a_missing_crossfade_replay_stops_at_acceptable() -> None:
-    rating, reasons = _rate(5000.0, 0, None)
+def test_show_pattern_and_sustained_read_prove_every_level_and_name_their_measurements() -> None:
+    decision = rate(_build(Run.ABSENT, Run.PASSED, Run.PASSED, Run.ABSENT), REQUIREMENTS)
 
-    assert rating is Rating.ACCEPTABLE
-    assert reasons[-1] == "crossfade replay was not measured (Excellent needs it)"
+    assert decision.rated is Rating.EXCELLENT
+    assert (
+        "Acceptable: normal playback proven by the sustained read (lowest window) at 4000.0 MB/s "
+        "and the show pattern outside crossfades with 0 of 9000 frames dropped"
+    ) in decision.reasons
+    assert (
+        "Excellent: crossfade peaks proven by the sustained read (lowest window) at 4000.0 MB/s "
+        "and the show pattern crossfades with 0 of 900 frames dropped"
+    ) in decision.reasons
+    assert not any("not measured" in reason for reason in decision.reasons)
 
 
-def test_replays_absent_from_the_evidence_count_as_not_measured() -> None:
-    decision = rate(Evidence(read_mb_s=5000.0), REQUIREMENTS)
+def test_sustained_alone_says_to_add_the_setup_check_with_the_modes_that_ran() -> None:
+    decision = rate(_build(Run.ABSENT, Run.ABSENT, Run.PASSED, Run.ABSENT), REQUIREMENTS)
 
-    assert decision.rating is Rating.INSUFFICIENT
-    assert "normal playback replay was not measured" in decision.reasons[1]
-
-
-def test_a_missing_read_stops_below_acceptable_even_with_clean_replays() -> None:
-    rating, reasons = _rate(None, 0, 0)
-
-    assert rating is Rating.INSUFFICIENT
-    assert reasons == (
-        "sequential read was not measured (Acceptable needs it)",
-        "normal playback replay: no dropped frame",
+    assert decision.rated is None
+    assert decision.reasons[-1] == (
+        "Acceptable NOT RATED: nothing measured the normal set played frame by frame; add the "
+        'setup check: pytest suites/ -m "setup_check or sustained"'
     )
 
 
-def test_too_few_streams_in_the_capacity_search_block_acceptable() -> None:
-    rating, reasons = _rate(5000.0, 0, 0, max_streams=1, needed=2)
+def test_a_setup_check_missing_an_item_names_the_item() -> None:
+    """The setup check ran (sequential read only, e.g. -k): the hint names its replay."""
+    evidence = Evidence(
+        bandwidth=(BandwidthFigure(Measurement.SEQUENTIAL_READ, 3000.0),),
+        modes=frozenset({SETUP_CHECK, INTEGRITY}),
+    )
 
-    assert rating is Rating.INSUFFICIENT
-    assert reasons[-1] == ("plays only 1 of the heaviest stream without drops; the show plays 2")
+    decision = rate(evidence, REQUIREMENTS)
+
+    assert decision.reasons[-1] == (
+        "Acceptable NOT RATED: nothing measured the normal set played frame by frame; run the "
+        "setup check's test_normal_playback too (this run left it out)"
+    )
+
+
+def test_a_partial_show_pattern_supports_but_does_not_prove() -> None:
+    partial = Playback(
+        Measurement.SHOW_PATTERN, 900, 0, "in 1 phases", short_of="1 of the show's 5 phases"
+    )
+    evidence = Evidence(
+        bandwidth=(BandwidthFigure(Measurement.SUSTAINED_READ, 3000.0),),
+        playback={NORMAL: (partial,)},
+        modes=frozenset({SHOW_PATTERN, SUSTAINED}),
+    )
+
+    decision = rate(evidence, REQUIREMENTS)
+
+    assert decision.rated is None
+    (normal, _) = decision.requirements
+    (played,) = [proof for proof in normal.proofs if proof.measurement is Measurement.SHOW_PATTERN]
+    assert played.outcome is Outcome.SUPPORTED
+    assert "not a proof on its own: 1 of the show's 5 phases" in played.sentence
+
+
+def test_a_partial_show_pattern_that_drops_frames_still_fails() -> None:
+    partial = Playback(
+        Measurement.SHOW_PATTERN, 900, 5, short_of="1 of 5 phases", failures=("act-1: 5",)
+    )
+    evidence = Evidence(playback={NORMAL: (partial,)}, modes=frozenset({SHOW_PATTERN}))
+
+    decision = rate(evidence, REQUIREMENTS)
+
+    assert decision.rated is Rating.INSUFFICIENT
+    assert decision.not_rated is None
+    assert (
+        "show pattern outside crossfades dropped 5 frames (Acceptable needs none): act-1: 5"
+        in decision.reasons
+    )
+
+
+def test_a_failing_measurement_fails_even_when_another_proves() -> None:
+    """Conservative: the setup check's clean replay does not outvote the show's drops."""
+    decision = rate(_build(Run.PASSED, Run.FAILED, Run.ABSENT, Run.ABSENT), REQUIREMENTS)
+
+    assert decision.rated is Rating.INSUFFICIENT
+    assert decision.reasons[-1] == (
+        "Acceptable missed: normal playback disproved by the show pattern outside crossfades "
+        "with 4 of 9000 frames dropped"
+    )
+
+
+def test_a_crossfade_drop_fails_excellent_only() -> None:
+    evidence = _build(Run.PASSED, Run.ABSENT, Run.ABSENT, Run.ABSENT)
+    playback = dict(evidence.playback)
+    playback[CROSSFADE] = (Playback(Measurement.SHOW_CROSSFADES, 500, 2),)
+
+    decision = rate(Evidence(evidence.bandwidth, playback, modes=evidence.modes), REQUIREMENTS)
+
+    assert decision.rated is Rating.ACCEPTABLE
+    assert decision.not_rated is None
+    assert "show pattern crossfades dropped 2 frames (Excellent needs none)" in decision.reasons
 
 
 @pytest.mark.parametrize(
-    ("max_streams", "needed"), [(2, 2), (9, 2), (None, 2), (0, None), (None, None)]
+    ("max_streams", "needed", "blocks"), [(1, 2, True), (2, 2, False), (32, 2, False)]
 )
-def test_enough_or_no_capacity_evidence_does_not_block(
-    max_streams: int | None, needed: int | None
+def test_too_few_streams_in_the_capacity_search_block_acceptable(
+    max_streams: int, needed: int, blocks: bool
 ) -> None:
-    rating, reasons = _rate(5000.0, 0, 0, max_streams=max_streams, needed=needed)
+    evidence = _build(Run.PASSED, Run.ABSENT, Run.ABSENT, Run.ABSENT)
+    # Streams heavy enough that one more than the search played exceeds the 5000 MB/s read:
+    # the figures agree.
+    capacity = CapacityFigure(max_streams, needed, 32, "8K", stream_mb_s=2000.0)
 
-    assert rating is Rating.EXCELLENT
-    assert not any("plays only" in reason for reason in reasons)
-
-
-def test_every_reason_for_a_missed_read_states_measured_required_and_shortfall() -> None:
-    normal, _ = REQUIREMENTS
-
-    rating, reasons = _rate(600.0, 0, 0)
-
-    assert rating is Rating.INSUFFICIENT
-    assert "600.0 MB/s is below the 656.0 MB/s Acceptable needs" in reasons[0]
-    assert normal.derivation in reasons[0]
-    assert "short by 56.0 MB/s (9 %)" in reasons[0]
-
-
-def _clean(**changes: object) -> Evidence:
-    base = Evidence(
-        read_mb_s=5000.0,
-        dropped_frames={RequirementKey.NORMAL_PLAYBACK: 0, RequirementKey.CROSSFADE_PEAK: 0},
+    decision = rate(
+        Evidence(evidence.bandwidth, evidence.playback, capacity, modes=evidence.modes),
+        REQUIREMENTS,
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+
+    assert (decision.rated is Rating.INSUFFICIENT) is blocks, decision.reasons
+    text = f"plays only {max_streams} of the heaviest stream without drops; the show plays {needed}"
+    assert (text in decision.reasons) is blocks
 
 
 def test_a_long_run_finding_breaks_the_requirement_it_names() -> None:
-    normal = "show pattern, act-2: 4 frames dropped in normal playback"
-    crossfade = "show pattern, finale: 2 frames dropped during crossfades"
+    evidence = _build(Run.PASSED, Run.ABSENT, Run.ABSENT, Run.ABSENT)
+    finding = Finding(Measurement.SUSTAINED_READ, "sustained read: throttling: fell 40 %")
 
-    assert rate(
-        _clean(findings={RequirementKey.CROSSFADE_PEAK: (crossfade,)}), REQUIREMENTS
-    ).rating is (Rating.ACCEPTABLE)
-    decision = rate(_clean(findings={RequirementKey.NORMAL_PLAYBACK: (normal,)}), REQUIREMENTS)
-    assert decision.rating is Rating.INSUFFICIENT
-    assert normal in decision.reasons
+    decision = rate(
+        Evidence(
+            evidence.bandwidth,
+            evidence.playback,
+            findings={NORMAL: (finding,)},
+            modes=evidence.modes,
+        ),
+        REQUIREMENTS,
+    )
+
+    assert decision.rated is Rating.INSUFFICIENT
+    assert finding.sentence in decision.reasons
 
 
 @pytest.mark.parametrize(
@@ -159,7 +274,35 @@ def test_a_long_run_finding_breaks_the_requirement_it_names() -> None:
 def test_the_lowest_sustained_window_must_carry_each_level(
     lowest_mb_s: float, expected: Rating
 ) -> None:
-    decision = rate(_clean(sustained_read_mb_s=lowest_mb_s), REQUIREMENTS)
+    evidence = _build(Run.PASSED, Run.ABSENT, Run.ABSENT, Run.ABSENT)
+    sustained = BandwidthFigure(Measurement.SUSTAINED_READ, lowest_mb_s)
 
-    assert decision.rating is expected
+    decision = rate(
+        Evidence((*evidence.bandwidth, sustained), evidence.playback, modes=evidence.modes),
+        REQUIREMENTS,
+    )
+
+    assert decision.rated is expected
     assert any(reason.startswith("sustained read (lowest window)") for reason in decision.reasons)
+
+
+def test_every_requirement_is_judged_for_the_json_even_past_a_missed_level() -> None:
+    decision = rate(_build(Run.FAILED, Run.ABSENT, Run.ABSENT, Run.ABSENT), REQUIREMENTS)
+
+    normal, crossfade = decision.requirements
+    assert normal.status is Status.DISPROVED
+    assert crossfade.status is Status.PROVED
+    assert not any("Excellent" in reason for reason in decision.reasons)
+
+
+def test_the_summary_names_each_disproving_measurement_once() -> None:
+    dropped = Playback(Measurement.SHOW_PATTERN, 500, 26)
+    slump = Finding(Measurement.SHOW_PATTERN, "phase act-1 read 34.9 MB/s on average")
+    evidence = Evidence(playback={NORMAL: (dropped,)}, findings={NORMAL: (slump,)})
+
+    decision = rate(evidence, REQUIREMENTS)
+
+    assert decision.reasons[-1] == (
+        "Acceptable missed: normal playback disproved by the show pattern outside crossfades "
+        "with 26 of 500 frames dropped"
+    )
