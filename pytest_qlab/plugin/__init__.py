@@ -14,7 +14,6 @@ import pytest
 
 from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.modes import markers
-from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.run import open_run
 from pytest_qlab.plugin.fixtures import (
     qlab_advisories,
@@ -38,9 +37,9 @@ from pytest_qlab.plugin.fixtures import (
 from pytest_qlab.plugin.hooks import QlabPlugin, describe_run
 from pytest_qlab.plugin.keys import SESSION_KEY, SUITE_FLAG
 from pytest_qlab.plugin.options import pytest_addoption, read_options
-from pytest_qlab.report.paths import default_report_paths
+from pytest_qlab.plugin.report_files import ReportFiles, check_report_folders
+from pytest_qlab.report.files import remove_folders
 from pytest_qlab.safety.signals import install_terminate_handlers
-from pytest_qlab.safety.volume import TargetVolume
 
 # The fixtures and the option hook are defined in their own modules; naming them here
 # registers them with the plugin.
@@ -79,12 +78,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if not is_qualification_run(config) or config.option.help or config.option.version:
         return  # --help and --version measure nothing: they must work before fio is installed
     options = read_options(config)
+    created: list[Path] = []
     try:
+        created = check_report_folders(config, options)  # before anything is opened or measured
         run = open_run(options)
     except QlabError as exc:
+        remove_folders(created)  # a refused run leaves no report folder behind
         raise pytest.UsageError(str(exc)) from None
     config.add_cleanup(run.close)
-    plugin = QlabPlugin(config, run, _default_reports(config, options, run.targets))
+    reports = ReportFiles.set_up(config, options, run.targets)
+    config.pluginmanager.register(reports, "qlab-reports")
+    plugin = QlabPlugin(config, run, reports)
     config.stash[SESSION_KEY] = run
     config.pluginmanager.register(plugin, "qlab-run")
     config.add_cleanup(install_terminate_handlers())
@@ -94,27 +98,3 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if metadata_key in config.stash:
         describe_run(config.stash[metadata_key], run)
-
-
-def _default_reports(
-    config: pytest.Config, options: QlabOptions, targets: tuple[TargetVolume, ...]
-) -> list[Path]:
-    """Set pytest-html/json-report outputs unless the user chose their own."""
-    html_path, json_path = default_report_paths(options.report_dir, targets)
-    written: list[Path] = []
-    if not config.getoption("htmlpath", None):
-        config.option.htmlpath = str(html_path)
-        config.option.self_contained_html = True
-    written.append(Path(config.option.htmlpath))
-    user_json = config.getoption("json_report", False) or any(
-        arg.startswith("--json-report-file") for arg in config.invocation_params.args
-    )
-    config.option.json_report = True
-    if not user_json:
-        config.option.json_report_file = str(json_path)
-        config.option.json_report_indent = 2
-    if config.option.json_report_file:
-        written.append(Path(config.option.json_report_file))
-    for path in written:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return written

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from pytest_qlab.core.rows import ReportRow
 from pytest_qlab.core.session import QlabSession
 from pytest_qlab.plugin.json_report import add_environment
 from pytest_qlab.plugin.keys import ITEM_METADATA_KEY, ITEM_ROW_KEY
+from pytest_qlab.plugin.report_files import ReportFiles
 from pytest_qlab.report.entries import TestEntry, compact
 from pytest_qlab.report.html import report_title, verdict_banner
 from pytest_qlab.report.model import QlabReport, build_report
@@ -33,10 +33,10 @@ class QlabPlugin:
     """Owns the run from configure to unconfigure: collects each item's summary row while the
     tests run, decides the verdict once when they are over, and renders it everywhere."""
 
-    def __init__(self, config: pytest.Config, run: QlabSession, report_paths: list[Path]) -> None:
+    def __init__(self, config: pytest.Config, run: QlabSession, reports: ReportFiles) -> None:
         self.config = config
         self.run = run
-        self.report_paths = report_paths
+        self.reports = reports
         self.entries: dict[str, TestEntry] = {}
         """Each qualification test's summary row, by node id, in run order."""
         self.long_runs_left_out = 0
@@ -214,8 +214,8 @@ class QlabPlugin:
             terminalreporter.line("collect only: nothing was measured, no verdict")
         else:
             write_verdicts(terminalreporter, self.report())
-        for path in self.report_paths:
-            terminalreporter.line(f"report: {path.resolve()}")
+        for line in self.reports.lines():  # written by now: the reports' hooks ran before
+            terminalreporter.line(line.text, red=not line.ok, bold=not line.ok)
 
 
 def describe_run(metadata: dict[str, Any], run: QlabSession) -> None:
