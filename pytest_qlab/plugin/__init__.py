@@ -8,17 +8,22 @@ it, whose methods are the runtime hooks.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
+from pytest_qlab import __version__
 from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.modes import markers
 from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.run import open_run
+from pytest_qlab.history.location import resolve
+from pytest_qlab.history.run import RunHistory, utc_now
 from pytest_qlab.plugin.fixtures import (
     qlab_advisories,
     qlab_gate,
+    qlab_history_advisory,
     qlab_measure,
     qlab_media,
     qlab_phase,
@@ -36,7 +41,7 @@ from pytest_qlab.plugin.fixtures import (
     qlab_volume,
 )
 from pytest_qlab.plugin.hooks import QlabPlugin, describe_run
-from pytest_qlab.plugin.keys import SESSION_KEY, SUITE_FLAG
+from pytest_qlab.plugin.keys import HISTORY_KEY, SESSION_KEY, SUITE_FLAG
 from pytest_qlab.plugin.options import pytest_addoption, read_options
 from pytest_qlab.report.paths import default_report_paths
 from pytest_qlab.safety.signals import install_terminate_handlers
@@ -48,6 +53,7 @@ __all__ = [
     "pytest_addoption",
     "qlab_advisories",
     "qlab_gate",
+    "qlab_history_advisory",
     "qlab_measure",
     "qlab_media",
     "qlab_phase",
@@ -84,8 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except QlabError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.add_cleanup(run.close)
-    plugin = QlabPlugin(config, run, _default_reports(config, options, run.targets))
+    history = _history(options)
+    config.add_cleanup(history.close)
+    plugin = QlabPlugin(config, run, _default_reports(config, options, run.targets), history)
     config.stash[SESSION_KEY] = run
+    config.stash[HISTORY_KEY] = history
     config.pluginmanager.register(plugin, "qlab-run")
     config.add_cleanup(install_terminate_handlers())
     try:  # pytest-metadata may have configured before us, its hook then saw no run
@@ -94,6 +103,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if metadata_key in config.stash:
         describe_run(config.stash[metadata_key], run)
+
+
+def _history(options: QlabOptions) -> RunHistory:
+    try:
+        location = resolve(options.history)
+    except QlabError as exc:
+        raise pytest.UsageError(f"--qlab-history: {exc}") from None
+    return RunHistory(
+        location, host=socket.gethostname(), qlab_version=__version__, date_utc=utc_now()
+    )
 
 
 def _default_reports(

@@ -17,14 +17,15 @@ from pytest_qlab.measure.pool import covered_bytes
 from pytest_qlab.media.cache import cache_warning
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
+from pytest_qlab.report.history_model import HistoryReport
 from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
 1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
 `cache_note` and `may_be_cached`, 1.5 a volume's `read_pool` (what the synthetic replays read,
-and how much of it was distinct)."""
+and how much of it was distinct), 1.6 a volume's `history` (the drive's earlier runs)."""
 
 
 class RequirementReport(BaseModel):
@@ -133,6 +134,8 @@ class VolumeReport(BaseModel):
     """The show's own files (--qlab-media) on this volume, in play order."""
     read_pool: ReadPoolReport | None = None
     """None: no synthetic replay ran."""
+    history: HistoryReport | None = None
+    """The drive's past from the drive history; None when the history is off or unusable."""
 
 
 class QlabReport(BaseModel):
