@@ -26,6 +26,7 @@ from pytest_qlab.history.identity import DriveKey, drive_key
 from pytest_qlab.history.location import OFF, resolve, sqlite_location
 from pytest_qlab.history.model import NewRun, RunFigures
 from pytest_qlab.history.store import HistoryStore
+from pytest_qlab.report.cli import main
 
 SERIAL = DriveKey("serial", "Samsung SSD 990/S4EWNX0R123456", "S4EWNX0R123456", "Samsung SSD 990")
 
@@ -300,3 +301,28 @@ def test_a_damaged_file_is_refused_and_left_byte_identical(tmp_path: Path, kind:
 
     assert "left untouched and this run was not stored" in str(raised.value)
     assert (sorted(tmp_path.iterdir()), path.read_bytes()) == before
+
+
+def test_the_history_command_lists_runs_plots_a_trend_and_compare_takes_run_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "h.sqlite3"
+    with HistoryStore(sqlite_location(db)) as store:
+        store.add(new_run(figures("2026-11-01T00:00:00Z", scale=0.02)))
+        store.add(new_run(figures("2026-11-20T00:00:00Z", read=1611.0)))
+    plot = tmp_path / "trend.svg"
+
+    listed = main(["history", "--db", str(db), "--drive", "S4EWNX0R123456", "--plot", str(plot)])
+    out = capsys.readouterr().out
+    unknown = main(["history", "--db", str(db), "--drive", "NOPE"])
+    missing_run = main(["compare", "7", "1", "--db", str(db)])
+    err = capsys.readouterr().err
+
+    assert listed == 0
+    assert "run 1: 2026-11-01 00:00:00 UTC on FOH-Mac, excellent, read 2012 MB/s" in out
+    assert "REHEARSAL (time scale 0.02)" in out
+    assert "read 1611 MB/s, max streams 6, full scale" in out
+    assert plot.read_bytes().startswith(b"<?xml")
+    assert (unknown, missing_run) == (2, 2)
+    assert "holds no drive 'NOPE'" in err
+    assert "has no run 7" in err
