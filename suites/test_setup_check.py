@@ -7,6 +7,7 @@ import pytest
 
 from pytest_qlab.core.verdict import BandwidthCheck, Judged, Rating
 from pytest_qlab.drive.advisories import ADVISORY_NAMES, Advisory
+from pytest_qlab.history.compare import HISTORY_ADVISORY
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.modes.media import MediaCheck
 from pytest_qlab.modes.setup_check import SetupCheck
@@ -15,14 +16,22 @@ from pytest_qlab.plugin.fixtures import Gate, Measure, Record, Requirements
 pytestmark = pytest.mark.setup_check
 
 
-@pytest.mark.parametrize("name", ADVISORY_NAMES)
+@pytest.mark.parametrize("name", [*ADVISORY_NAMES, HISTORY_ADVISORY])
 def test_preshow_advisory(
-    name: str, qlab_advisories: dict[str, Advisory], qlab_record: Record
+    name: str,
+    qlab_advisories: dict[str, Advisory],
+    request: pytest.FixtureRequest,
+    qlab_record: Record,
 ) -> None:
     """QLab's own advice for show machines, checked on this volume: fails only where the
     condition endangers playback (SMART failing, drive too hot, volume full); a warning passes
-    and is listed under the verdict; what this platform cannot check is skipped with why."""
-    advisory = qlab_advisories[name]
+    and is listed under the verdict; what this platform cannot check is skipped with why. The
+    drive history's (slower than the drive's best) runs after the read it compares, and only
+    ever warns."""
+    if name == HISTORY_ADVISORY:
+        advisory: Advisory = request.getfixturevalue("qlab_history_advisory")
+    else:
+        advisory = qlab_advisories[name]
     qlab_record(advisory)
     if advisory.severity == "skip":
         pytest.skip(f"{advisory.title}: {advisory.message}")

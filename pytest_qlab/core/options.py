@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_qlab.core.verdict import Rating
+from pytest_qlab.history.errors import HistoryError
+from pytest_qlab.history.location import OFF, is_url, parse_url
 
 DEFAULT_REPORT_DIR = "reports"
 
@@ -77,6 +79,21 @@ def throttle_time(text: str) -> float:
     )
 
 
+def history_setting(text: str) -> str:
+    """A SQLite file, a database URL (postgresql+psycopg://user@host/qlab) or "off"."""
+    text = text.strip()
+    if not text:
+        raise argparse.ArgumentTypeError(
+            f"an empty history was given: give a file, a database URL, or {OFF}"
+        )
+    if is_url(text):
+        try:
+            parse_url(text)
+        except HistoryError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def non_empty_path(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path was given")
@@ -104,6 +121,9 @@ class QlabOptions:
     """The show's own media files or folders on the volumes, as typed (--qlab-media)."""
     streams: tuple[str, ...] = ()
     """--qlab-stream specs as typed; when given, they describe the show instead of `profile`."""
+    history: str | None = None
+    """--qlab-history as given: a file, a database URL or "off"; None: the default file in the
+    user's data folder."""
 
     @property
     def rehearsal(self) -> bool:

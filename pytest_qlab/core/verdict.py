@@ -42,6 +42,15 @@ class Rating(StrEnum):
         return self.value.capitalize()
 
 
+NOT_RATED_TEXT = "not rated"
+
+
+def rating_text(rating: Rating | None) -> str:
+    """A run's rating in words where it is stored or listed: its value, or "not rated" when no
+    level was proven and nothing failed."""
+    return NOT_RATED_TEXT if rating is None else rating.value
+
+
 class RequirementKey(StrEnum):
     """What a rating level needs played without a drop; the value names it in the JSON report."""
 

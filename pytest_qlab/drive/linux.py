@@ -24,7 +24,7 @@ from pytest_qlab.drive.values import clean_text
 
 SYS_ROOT = Path("/sys")
 MOUNTINFO = Path("/proc/self/mountinfo")
-LSBLK_COLUMNS = "KNAME,NAME,TRAN,MODEL,SERIAL,REV,ROTA,SIZE,TYPE,FSTYPE,MOUNTPOINT,LABEL"
+LSBLK_COLUMNS = "KNAME,NAME,TRAN,MODEL,SERIAL,REV,ROTA,SIZE,TYPE,FSTYPE,MOUNTPOINT,LABEL,UUID"
 LSBLK_TIMEOUT_S = 10.0
 SECTOR_BYTES = 512
 """sysfs `size` counts 512-byte sectors whatever the drive's block size."""
@@ -184,6 +184,7 @@ class LsblkDevice:
     mountpoint: str | None
     label: str | None
     children: tuple[LsblkDevice, ...] = ()
+    uuid: str | None = None
 
     def find(self, name: str) -> LsblkDevice | None:
         if name in (self.name, self.kname):
@@ -223,6 +224,7 @@ def _lsblk_device(item: dict[str, Any]) -> LsblkDevice:
         fstype=clean_text(item.get("fstype")),
         mountpoint=clean_text(item.get("mountpoint")),
         label=clean_text(item.get("label")),
+        uuid=clean_text(item.get("uuid")),
         children=tuple(
             _lsblk_device(child)
             for child in (children if isinstance(children, list) else [])
@@ -303,6 +305,7 @@ def probe_linux(
         volume = lsblk_disk.find(block.dev_dir.name)
         if volume is not None:
             drive.volume_name = volume.label
+            drive.volume_uuid = volume.uuid
             drive.filesystem = drive.filesystem or volume.fstype
 
     _decide_bus(drive, block.disk_dir, lsblk_disk.tran if lsblk_disk else None, sys_root)

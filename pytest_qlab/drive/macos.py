@@ -60,6 +60,7 @@ class DiskutilInfo(BaseModel):
     smart_status: str | None = Field(default=None, alias="SMARTStatus")
     media_name: str | None = Field(default=None, alias="MediaName")
     volume_name: str | None = Field(default=None, alias="VolumeName")
+    volume_uuid: str | None = Field(default=None, alias="VolumeUUID")
     mount_point: str | None = Field(default=None, alias="MountPoint")
     filesystem_type: str | None = Field(default=None, alias="FilesystemType")
     free_space: int | None = Field(default=None, alias="FreeSpace")
@@ -286,6 +287,7 @@ def _apply_volume(drive: DriveInfo, volume: DiskutilInfo) -> None:
     if volume.mount_point is not None:
         drive.mount_point = Path(volume.mount_point)
     drive.volume_name = volume.volume_name
+    drive.volume_uuid = volume.volume_uuid
     drive.filesystem = volume.filesystem_type.lower() if volume.filesystem_type else None
     if volume.device_node is not None:
         drive.device = volume.device_node

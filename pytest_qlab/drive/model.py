@@ -47,6 +47,8 @@ class DriveInfo(BaseModel):
     """The backend that filled this in: "darwin" or "linux"."""
     mount_point: Path | None = None
     volume_name: str | None = None
+    volume_uuid: str | None = None
+    """The filesystem's UUID: the drive history's key when the drive names no serial."""
     filesystem: str | None = None
     """Lower-case type as the OS names it: "apfs", "exfat", "msdos", "ext4", "tmpfs"."""
     device: str | None = None

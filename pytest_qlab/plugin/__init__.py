@@ -8,16 +8,22 @@ it, whose methods are the runtime hooks.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
+from pytest_qlab import __version__
 from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.modes import markers
+from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.run import open_run
+from pytest_qlab.history.location import resolve
+from pytest_qlab.history.run import RunHistory, utc_now
 from pytest_qlab.plugin.fixtures import (
     qlab_advisories,
     qlab_gate,
+    qlab_history_advisory,
     qlab_measure,
     qlab_media,
     qlab_phase,
@@ -35,7 +41,7 @@ from pytest_qlab.plugin.fixtures import (
     qlab_volume,
 )
 from pytest_qlab.plugin.hooks import QlabPlugin, describe_run
-from pytest_qlab.plugin.keys import SESSION_KEY, SUITE_FLAG
+from pytest_qlab.plugin.keys import HISTORY_KEY, SESSION_KEY, SUITE_FLAG
 from pytest_qlab.plugin.options import pytest_addoption, read_options
 from pytest_qlab.plugin.report_files import ReportFiles, check_report_folders
 from pytest_qlab.report.files import remove_folders
@@ -47,6 +53,7 @@ __all__ = [
     "pytest_addoption",
     "qlab_advisories",
     "qlab_gate",
+    "qlab_history_advisory",
     "qlab_measure",
     "qlab_media",
     "qlab_phase",
@@ -88,8 +95,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(run.close)
     reports = ReportFiles.set_up(config, options, run.targets)
     config.pluginmanager.register(reports, "qlab-reports")
-    plugin = QlabPlugin(config, run, reports)
+    history = _history(options)
+    config.add_cleanup(history.close)
+    plugin = QlabPlugin(config, run, reports, history)
     config.stash[SESSION_KEY] = run
+    config.stash[HISTORY_KEY] = history
     config.pluginmanager.register(plugin, "qlab-run")
     config.add_cleanup(install_terminate_handlers())
     try:  # pytest-metadata may have configured before us, its hook then saw no run
@@ -98,3 +108,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if metadata_key in config.stash:
         describe_run(config.stash[metadata_key], run)
+
+
+def _history(options: QlabOptions) -> RunHistory:
+    try:
+        location = resolve(options.history)
+    except QlabError as exc:
+        raise pytest.UsageError(f"--qlab-history: {exc}") from None
+    return RunHistory(
+        location, host=socket.gethostname(), qlab_version=__version__, date_utc=utc_now()
+    )

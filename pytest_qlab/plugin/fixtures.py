@@ -24,11 +24,19 @@ from pytest_qlab.core.verdict import Rating, Requirement
 from pytest_qlab.drive import probe_drive
 from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
+from pytest_qlab.history.compare import history_advisory
+from pytest_qlab.history.identity import drive_key
 from pytest_qlab.modes.media import MediaCheck
 from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
 from pytest_qlab.modes.show_pattern import ShowPatternCheck, ShowPatternPlan
 from pytest_qlab.modes.sustained import SustainedCheck, SustainedPlan
-from pytest_qlab.plugin.keys import ITEM_METADATA_KEY, ITEM_ROW_KEY, SESSION_KEY, SUITE_FLAG
+from pytest_qlab.plugin.keys import (
+    HISTORY_KEY,
+    ITEM_METADATA_KEY,
+    ITEM_ROW_KEY,
+    SESSION_KEY,
+    SUITE_FLAG,
+)
 from pytest_qlab.safety.faults import explain_failure
 from pytest_qlab.safety.signals import interruption_name
 from pytest_qlab.safety.volume import (
@@ -92,6 +100,25 @@ def qlab_advisories(qlab_session: QlabSession, qlab_volume: TargetVolume) -> dic
     drive = record.drive or probe_drive(qlab_volume.path)
     record.advisories = collect_advisories(qlab_volume.path, drive)
     return {advisory.name: advisory for advisory in record.advisories}
+
+
+@pytest.fixture
+def qlab_history_advisory(
+    request: pytest.FixtureRequest, qlab_session: QlabSession, qlab_volume: TargetVolume
+) -> Advisory:
+    """This run's sequential read against the drive's best full-scale qualification in the
+    drive history: listed under the verdict like the other advisories, never failing."""
+    history = request.config.stash.get(HISTORY_KEY, None)
+    record = qlab_session.volume(qlab_volume)
+    past = None
+    if history is not None:
+        key = drive_key(record.drive, str(qlab_volume.mount_point), history.host)
+        runs = history.past(key)
+        past = None if runs is None else [run.figures for run in runs]
+    read = None if record.sequential_read is None else record.sequential_read.mb_s
+    advisory = history_advisory(past, read)
+    record.advisories = [*(a for a in record.advisories if a.name != advisory.name), advisory]
+    return advisory
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from pytest_qlab.core.evidence import MetadataValue
 from pytest_qlab.core.modes import LONG_MODES
 from pytest_qlab.core.rows import ReportRow
 from pytest_qlab.core.session import QlabSession
+from pytest_qlab.history.compare import HISTORY_ADVISORY
+from pytest_qlab.history.run import RunHistory
 from pytest_qlab.plugin.json_report import add_environment
 from pytest_qlab.plugin.keys import ITEM_METADATA_KEY, ITEM_ROW_KEY
 from pytest_qlab.plugin.report_files import ReportFiles
@@ -33,10 +35,17 @@ class QlabPlugin:
     """Owns the run from configure to unconfigure: collects each item's summary row while the
     tests run, decides the verdict once when they are over, and renders it everywhere."""
 
-    def __init__(self, config: pytest.Config, run: QlabSession, reports: ReportFiles) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        run: QlabSession,
+        reports: ReportFiles,
+        history: RunHistory | None = None,
+    ) -> None:
         self.config = config
         self.run = run
         self.reports = reports
+        self.history = history
         self.entries: dict[str, TestEntry] = {}
         """Each qualification test's summary row, by node id, in run order."""
         self.long_runs_left_out = 0
@@ -50,7 +59,18 @@ class QlabPlugin:
         (the end of the test loop, or the end of a session that ran none) and kept."""
         if self._report is None:
             self._report = build_report(self.run, list(self.entries.values()))
+            if self.history is not None and not self.config.option.collectonly:
+                self.history.attach(self._report)
         return self._report
+
+    def _store_history(self, document: dict[str, Any]) -> None:
+        """Store the run with its JSON report, once; the ids go into that report."""
+        if self.history is None or self.config.option.collectonly or self.history.stored:
+            return
+        stored = self.history.store(self.report(), document)
+        for volume in document.get("qlab", {}).get("volumes", []):
+            if isinstance(volume.get("history"), dict) and volume.get("name") in stored:
+                volume["history"]["run_id"] = stored[volume["name"]]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -109,6 +129,7 @@ class QlabPlugin:
         if left_out or no_media:
             config.hook.pytest_deselected(items=[*left_out, *no_media])
             items[:] = keep
+        move_history_advisories(items)
         self.long_runs_left_out = len(left_out)
 
     # --- start of the run --------------------------------------------------------------------
@@ -183,6 +204,7 @@ class QlabPlugin:
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
         json_report["qlab"] = self.report().model_dump(mode="json")
         add_environment(json_report, self.config)
+        self._store_history(json_report)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
@@ -213,9 +235,22 @@ class QlabPlugin:
         if config.option.collectonly:
             terminalreporter.line("collect only: nothing was measured, no verdict")
         else:
-            write_verdicts(terminalreporter, self.report())
+            report = self.report()
+            self._store_history({"qlab": report.model_dump(mode="json")})  # no JSON report
+            write_verdicts(terminalreporter, report)
+            self._history_lines(terminalreporter)
         for line in self.reports.lines():  # written by now: the reports' hooks ran before
             terminalreporter.line(line.text, red=not line.ok, bold=not line.ok)
+
+    def _history_lines(self, terminalreporter: Any) -> None:
+        history = self.history
+        if history is None or history.location is None:
+            return
+        if history.warning is not None:
+            terminalreporter.line(f"WARN {history.warning}", yellow=True)
+        elif history.stored:
+            ids = ", ".join(f"{name} as run {run_id}" for name, run_id in history.stored.items())
+            terminalreporter.line(f"history: stored {ids} in {history.location.label}")
 
 
 def describe_run(metadata: dict[str, Any], run: QlabSession) -> None:
@@ -249,6 +284,8 @@ def write_verdicts(terminalreporter: Any, report: QlabReport) -> None:
         terminalreporter.line(line, green=volume.ready, red=not volume.ready, bold=True)
         if volume.drive is not None:
             terminalreporter.line(f"  drive: {volume.drive.summary()}")
+        if volume.history is not None and volume.history.comparison:
+            terminalreporter.line(f"  {volume.history.comparison}")
         for reason in volume.rating_reasons:
             terminalreporter.line(f"  {reason}")
         for line in window_lines(volume):
@@ -268,3 +305,28 @@ def write_verdicts(terminalreporter: Any, report: QlabReport) -> None:
             )
         if volume.layout:
             terminalreporter.line(f"  {volume.layout}")
+
+
+def _advisory_name(item: pytest.Item) -> object:
+    callspec = getattr(item, "callspec", None)
+    if getattr(item, "originalname", None) != "test_preshow_advisory" or callspec is None:
+        return None
+    return callspec.params.get("name")
+
+
+def _volume_of(item: pytest.Item) -> object:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("qlab_volume")
+
+
+def move_history_advisories(items: list[pytest.Item]) -> None:
+    """The history advisory compares this run's sequential read with the drive's past, so it
+    runs after the last item of its file on its volume."""
+    for item in [item for item in items if _advisory_name(item) == HISTORY_ADVISORY]:
+        items.remove(item)
+        same = [
+            index
+            for index, other in enumerate(items)
+            if other.path == item.path and _volume_of(other) is _volume_of(item)
+        ]
+        items.insert(same[-1] + 1 if same else len(items), item)

@@ -12,6 +12,7 @@ import pytest
 from pytest_qlab.core.options import (
     DEFAULT_REPORT_DIR,
     QlabOptions,
+    history_setting,
     non_empty_path,
     progress_interval,
     rating_level,
@@ -110,7 +111,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help=help_time,
     )
+    help_history = (
+        "drive history: a SQLite FILE, a database URL (postgresql+psycopg://user@host/qlab, "
+        "shared by many stations) or off (default: history.sqlite3 in the user's data folder)"
+    )
+    group.addoption(
+        "--qlab-history",
+        dest="qlab_history",
+        type=history_setting,
+        metavar="FILE|URL|off",
+        help=help_history,
+    )
     parser.addini("qlab_time_scale", help_scale)
+    parser.addini("qlab_history", help_history)
     parser.addini("qlab_progress_interval", help_progress)
     parser.addini("qlab_require", help_require)
     parser.addini("qlab_report_dir", help_dir)
@@ -145,6 +158,9 @@ def read_options(config: pytest.Config) -> QlabOptions:
     interval_s = config.getoption("qlab_progress_interval")
     if interval_s is None:
         interval_s = _from_ini(config, "qlab_progress_interval", progress_interval)
+    history = config.getoption("qlab_history")
+    if history is None:
+        history = _from_ini(config, "qlab_history", history_setting)
     return QlabOptions(
         volumes=tuple(config.getoption("qlab_volumes") or ()),
         profile=str(profile) if profile else None,
@@ -158,4 +174,5 @@ def read_options(config: pytest.Config) -> QlabOptions:
         throttle_min_s=config.getoption("qlab_throttle_time") or 30.0,
         media=tuple(config.getoption("qlab_media") or ()),
         streams=streams,
+        history=history,
     )

@@ -1,5 +1,6 @@
 """`python -m pytest_qlab.report`: read saved JSON reports without pytest. `summary` prints a
-report's verdict per volume, `compare` what changed between two runs, `schema` the JSON Schema
+report's verdict per volume, `compare` what changed between two runs (JSON files, or run ids of
+the drive history), `history` the drives and runs the history holds, `schema` the JSON Schema
 of the `qlab` block. Bad input is one line on stderr and exit code 2, never a traceback."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from pydantic import JsonValue, ValidationError
 
 from pytest_qlab.core.errors import QlabError
+from pytest_qlab.report.history_cli import history_lines, stored_report
 from pytest_qlab.report.model import SCHEMA_VERSION, QlabReport, VolumeReport, json_schema
 from pytest_qlab.report.text import verdict_line
 
@@ -221,6 +223,17 @@ def _volume_changes(
     return changes
 
 
+DB_HELP = "the drive history (default: the one qualification runs store into)"
+
+
+def _saved(argument: str, db: str | None) -> SavedReport:
+    """A JSON file, or a run id of the drive history (a number that names no file)."""
+    if argument.isdigit() and not Path(argument).exists():
+        label, exit_code, qlab = stored_report(db, int(argument))
+        return SavedReport(Path(label), exit_code, qlab)
+    return load(Path(argument))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_qlab.report",
@@ -229,19 +242,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print a saved report's verdict per volume")
     summary.add_argument("report", type=Path)
-    compare = commands.add_parser("compare", help="print what changed between two runs")
-    compare.add_argument("first", type=Path, metavar="A.json")
-    compare.add_argument("second", type=Path, metavar="B.json")
+    compare = commands.add_parser(
+        "compare", help="print what changed between two runs (JSON files or stored run ids)"
+    )
+    compare.add_argument("first", metavar="A.json|RUN")
+    compare.add_argument("second", metavar="B.json|RUN")
+    compare.add_argument("--db", metavar="FILE|URL", help=DB_HELP)
     commands.add_parser("schema", help="print the JSON Schema of the report's 'qlab' block")
+    history = commands.add_parser("history", help="list the drives and runs a history holds")
+    history.add_argument("--db", metavar="FILE|URL", help=DB_HELP)
+    history.add_argument("--drive", metavar="SERIAL", help="only this drive (serial or UUID)")
+    history.add_argument("--plot", type=Path, metavar="OUT.svg", help="write its trend plot")
     arguments = parser.parse_args(argv)
     try:
         if arguments.command == "summary":
             lines = summary_lines(load(arguments.report))
         elif arguments.command == "compare":
-            lines = compare_lines(load(arguments.first), load(arguments.second))
+            first = _saved(arguments.first, arguments.db)
+            lines = compare_lines(first, _saved(arguments.second, arguments.db))
+        elif arguments.command == "history":
+            lines = history_lines(arguments.db, arguments.drive, arguments.plot)
         else:
             lines = [json.dumps(json_schema(), indent=2, ensure_ascii=False)]
-    except ReportError as exc:
+    except QlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(lines))

@@ -8,6 +8,7 @@ from html import escape
 from pytest_qlab.core.modes import MODES
 from pytest_qlab.core.profiles import CODEC_NAMES, RASTER_NAMES
 from pytest_qlab.report.entries import TestEntry
+from pytest_qlab.report.history_html import history_block, this_run_row
 from pytest_qlab.report.matrix import MatrixCell
 from pytest_qlab.report.model import MediaReport, ProfileReport, QlabReport, VolumeReport
 from pytest_qlab.report.text import (
@@ -62,6 +63,8 @@ def verdict_banner(report: QlabReport) -> list[str]:
     blocks += summary_tables(report.tests, several_volumes=len(report.volumes) > 1)
     for volume in report.volumes:
         blocks.append(matrix_table(volume.matrix, f"Will it work? {volume.name}"))
+    for volume in report.volumes:
+        blocks.append(history_block(volume, this_run_row(volume, report.time_scale)))
     return blocks
 
 

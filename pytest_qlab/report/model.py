@@ -18,9 +18,10 @@ from pytest_qlab.measure.pool import covered_bytes
 from pytest_qlab.media.cache import cache_warning
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
+from pytest_qlab.report.history_model import HistoryReport
 from pytest_qlab.report.matrix import MatrixCell, will_it_work
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
 1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
@@ -28,7 +29,7 @@ SCHEMA_VERSION = "2.0"
 and how much of it was distinct). 2.0: a volume's `rating` is null when no level was proven and
 nothing failed (NOT RATED; `not_rated` names the level), and each volume has `evidence` (what
 proved or disproved each requirement) and `bandwidth_windows` (how steady each bandwidth
-measurement was)."""
+measurement was). 2.1 a volume's `history` (the drive's earlier runs)."""
 
 
 class RequirementReport(BaseModel):
@@ -195,6 +196,8 @@ class VolumeReport(BaseModel):
     """For each requirement, in level order, which measurements proved or disproved it."""
     bandwidth_windows: list[WindowSpreadReport] = []
     """The window spread of every bandwidth measurement, read and write."""
+    history: HistoryReport | None = None
+    """The drive's past from the drive history; None when the history is off or unusable."""
 
 
 class QlabReport(BaseModel):

@@ -113,6 +113,7 @@ class MainJobRunner:
         self.report_dir = workdir / "reports"
         self.system_temp = workdir / "system-temp"
         self.system_temp.mkdir(parents=True, exist_ok=True)
+        self.data_home = workdir / "data-home"
 
     def command(
         self,
@@ -141,6 +142,8 @@ class MainJobRunner:
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env["TMPDIR"] = str(self.system_temp)
+        # Each run's own drive history: runs of one test see each other, never another's.
+        env["XDG_DATA_HOME"] = str(self.data_home)
         env.pop("QLAB_FIO", None)
         env.pop("PYTEST_ADDOPTS", None)
         return env
@@ -203,6 +206,11 @@ class MainJobRunner:
             text=True,
             preexec_fn=preexec_fn,
         )
+
+    @property
+    def history_file(self) -> Path:
+        """Where the runs' default drive history is (platformdirs under XDG_DATA_HOME)."""
+        return self.data_home / "pytest-qlab" / "history.sqlite3"
 
     def finished(self, returncode: int, stdout: str, stderr: str) -> MainJob:
         return MainJob(returncode, stdout, stderr, self.report_dir, self.system_temp)

@@ -1,0 +1,112 @@
+"""The SQLite side of the store: a file is checked read-only before anything opens it for
+writing, so a damaged history is never overwritten or "repaired" in place; writers take the
+write lock at BEGIN (IMMEDIATE) and wait for each other (busy timeout); WAL lets readers on."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from pytest_qlab.history.errors import HistoryError
+
+BUSY_TIMEOUT_S = 5.0
+"""A run stores one row in milliseconds: waiting longer means another program holds the file."""
+MOVE_ASIDE = (
+    "it was left untouched and this run was not stored; move it aside (recover it with "
+    "`sqlite3 FILE .recover`) to start a new history there, or pass --qlab-history FILE|off"
+)
+
+
+def _problem(path: Path, exc: sqlite3.Error) -> HistoryError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return HistoryError(
+            f"history {path} is locked by another program (waited {BUSY_TIMEOUT_S:g} s): "
+            "this run was not stored; close that program and the next run stores again"
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return _read_only(path)
+    if "full" in text:
+        return full(str(path))
+    return HistoryError(f"history {path} is damaged ({text}): {MOVE_ASIDE}")
+
+
+def _read_only(path: Path) -> HistoryError:
+    return HistoryError(
+        f"history {path} cannot be written (read-only): this run was not stored; pass "
+        "--qlab-history FILE in a writable folder, or --qlab-history off"
+    )
+
+
+def full(label: str) -> HistoryError:
+    return HistoryError(
+        f"history {label} is full (no space left): this run was not stored; free some space "
+        "on its disk and the next run stores again"
+    )
+
+
+def check_file(path: Path) -> None:
+    """Refuse a file SQLite cannot read back whole, and a place that cannot be written, before
+    any writing connection touches it."""
+    folder = path.parent
+    if not path.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(
+                f"history {path}: cannot create its folder ({exc.strerror or exc}): this run "
+                "was not stored; pass --qlab-history FILE in a writable folder, or off"
+            ) from None
+        if not os.access(folder, os.W_OK):
+            raise _read_only(path)
+        return
+    if not path.is_file():
+        raise HistoryError(f"history {path} is not a file: {MOVE_ASIDE}")
+    if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
+        raise _read_only(path)
+    connection: sqlite3.Connection | None = None
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        verdict = connection.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.Error as exc:
+        raise _problem(path, exc) from None
+    finally:
+        if connection is not None:
+            connection.close()
+    if verdict != [("ok",)]:
+        raise HistoryError(f"history {path} is damaged ({verdict[0][0]}): {MOVE_ASIDE}")
+
+
+def sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy, not pysqlite, begins transactions
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def explain(path: Path, exc: BaseException) -> HistoryError:
+    """A failure of the open store in the user's words."""
+    original = getattr(exc, "orig", exc)
+    if isinstance(original, sqlite3.Error):
+        return _problem(path, original)
+    if isinstance(original, OSError):
+        if original.errno == 28:
+            return full(str(path))
+        return _read_only(path)
+    return HistoryError(f"history {path}: {original}: this run was not stored")
