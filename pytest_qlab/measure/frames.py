@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -184,15 +184,24 @@ def analyse(
     run_ms: float,
     base_offset_bytes: int = 0,
     peak_windows_ms: tuple[tuple[float, float], ...] = (),
+    on_frame: Callable[[int, Completion], None] | None = None,
 ) -> FrameStats:
-    """`run_ms` is how long the stream ran (fio's job runtime): it decides which frames were due.
-    `file_bytes` is the region read, starting at `base_offset_bytes` in the file."""
+    """`on_frame` sees every completion with its frame number (the lateness series, the
+    per-frame timings file). `run_ms` is how long the stream ran (fio's job runtime): it
+    decides which frames were due. `file_bytes` is the region read, starting at
+    `base_offset_bytes` in the file."""
     due = max(0, math.ceil(run_ms / 1000 * fps) - buffer_frames)  # deadlines before the end
     stats = FrameStats(
         fps=fps, buffer_frames=buffer_frames, due_frames=due, peak_windows_ms=peak_windows_ms
     )
     indexer = FrameIndexer(frame_bytes, file_bytes)
     index, add = indexer.index, stats.add
+    if on_frame is None:
+        for completion in completions:
+            add(index(completion.offset_bytes - base_offset_bytes), completion)
+        return stats
     for completion in completions:
-        add(index(completion.offset_bytes - base_offset_bytes), completion)
+        frame = index(completion.offset_bytes - base_offset_bytes)
+        add(frame, completion)
+        on_frame(frame, completion)
     return stats

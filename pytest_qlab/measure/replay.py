@@ -18,7 +18,14 @@ from pytest_qlab.core.units import BYTES_PER_MB, NS_PER_MS
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import FioJob, FioJobFile
 from pytest_qlab.fio.runner import FioRunner, StatusCallback
-from pytest_qlab.measure.frames import LATENCY_BUCKET_NS, FrameStats, analyse, read_completions
+from pytest_qlab.measure.frames import (
+    LATENCY_BUCKET_NS,
+    Completion,
+    FrameStats,
+    analyse,
+    read_completions,
+)
+from pytest_qlab.measure.lateness import LatenessPoint, LatenessSeries
 from pytest_qlab.measure.pool import PoolRegion, covered_bytes
 from pytest_qlab.media.iolog import iolog_ticks_per_s
 from pytest_qlab.media.movie_stream import MovieFrames, movie_schedule
@@ -113,6 +120,8 @@ class StreamResult:
     traced_bytes: int | None = None
     """What a movie stream's trace asked fio to read for its video frames (the bytes the frame
     analysis counts; audio chunks aside); None for a constant-rate stream."""
+    lateness: tuple[LatenessPoint, ...] = ()
+    """The worst lateness per bin of frames over the replay, a plot's worth of points."""
 
     def scheduled_bytes(self, duration_s: float) -> float:
         """What the stream was meant to read in a replay of `duration_s`."""
@@ -188,6 +197,7 @@ class StreamResult:
             "latency_max_ms": round(frames.max_latency_ms, 3),
             "buffer_frames": frames.buffer_frames,
             "latency_histogram": _latency_histogram(frames),
+            "lateness": [point.metadata() for point in self.lateness],
         }
 
 
@@ -374,17 +384,27 @@ def replay(
             logs = sorted(log_dir.glob(f"{name}_lat.*.log"))
             if not logs:
                 raise FioError(f"fio wrote no per-I/O log for {stream.label}")
+            run_ms = run.result.job(name).read.runtime_ms
+            due = max(0, math.ceil(run_ms / 1000 * stream.spec.fps) - buffer_frames)
+            lateness = LatenessSeries(fps=stream.spec.fps, buffer_frames=buffer_frames, frames=due)
+
+            def on_frame(
+                frame: int, completion: Completion, series: LatenessSeries = lateness
+            ) -> None:
+                series.add(frame, completion.time_ms)
+
             frames = analyse(
                 read_completions(logs[0]),
                 fps=stream.spec.fps,
                 buffer_frames=buffer_frames,
                 frame_bytes=stream.spec.frame_bytes,
                 file_bytes=stream.replay_bytes,
-                run_ms=run.result.job(name).read.runtime_ms,
+                run_ms=run_ms,
                 base_offset_bytes=stream.offset_bytes,
                 peak_windows_ms=stream.peak_windows_ms,
+                on_frame=on_frame,
             )
-            results.append(StreamResult(stream, frames))
+            results.append(StreamResult(stream, frames, lateness=lateness.points()))
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
         shutil.rmtree(traces, ignore_errors=True)
@@ -448,13 +468,23 @@ def _traced_job_file(
 def _judged_trace(
     stream: ReplayStream, schedule: ReadSchedule, log_dir: Path, name: str, video_jobs: int
 ) -> StreamResult:
+    frames = video_frames_in(schedule)
+    lateness = LatenessSeries(
+        fps=stream.spec.fps, buffer_frames=schedule.buffer_frames, frames=frames
+    )
     judged = judge_trace(
         schedule,
         log_dir,
         name,
         fps=stream.spec.fps,
-        frames=video_frames_in(schedule),
+        frames=frames,
         video_jobs=video_jobs,
         peak_windows_ms=stream.peak_windows_ms,
+        lateness=lateness,
     )
-    return StreamResult(stream, judged.frames, traced_bytes=schedule.video_read_bytes)
+    return StreamResult(
+        stream,
+        judged.frames,
+        traced_bytes=schedule.video_read_bytes,
+        lateness=lateness.points(),
+    )

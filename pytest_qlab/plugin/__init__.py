@@ -78,6 +78,18 @@ def is_qualification_run(config: pytest.Config) -> bool:
     )
 
 
+STYLESHEET = Path(__file__).resolve().parent.parent / "report" / "report.css"
+"""Shipped with the package: the reading order, the certificate's print layout."""
+
+
+def add_stylesheet(config: pytest.Config) -> None:
+    """Appended to pytest-html's `--css` list before pytest-html configures (this hook runs
+    first): the page stays pytest-html's, our stylesheet orders it."""
+    css = getattr(config.option, "css", None)
+    if isinstance(css, list) and str(STYLESHEET) not in css:
+        config.option.css = [*css, str(STYLESHEET)]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in markers().items():
@@ -85,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not is_qualification_run(config) or config.option.help or config.option.version:
         return  # --help and --version measure nothing: they must work before fio is installed
     options = read_options(config)
+    add_stylesheet(config)
     created: list[Path] = []
     try:
         created = check_report_folders(config, options)  # before anything is opened or measured

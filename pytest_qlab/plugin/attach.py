@@ -3,7 +3,6 @@ plots as pytest-html extras. Kept here so plugin.py only wires it."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +13,7 @@ from pytest_qlab.core.modes import MODES
 from pytest_qlab.core.profiles import ShowProfile
 from pytest_qlab.core.rows import ReportRow
 from pytest_qlab.report.entries import Outcome, TestEntry, series_of
+from pytest_qlab.report.html import ItemEvidence
 from pytest_qlab.report.plots import Line, plots_for_test
 
 
@@ -29,8 +29,41 @@ def outcome_of(report: pytest.TestReport) -> Outcome | None:
     return "error" if report.failed else None
 
 
+QUALIFICATION_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    AssertionError,
+    pytest.fail.Exception,
+    pytest.xfail.Exception,
+    pytest.skip.Exception,
+)
+"""How a qualification item says "not met": its message is the finding. Any other exception is
+an error inside pytest-qlab and keeps its traceback."""
+
+
+def finding(call: pytest.CallInfo[None]) -> str | None:
+    """The item's message when it failed, xfailed or skipped on a finding; None otherwise."""
+    excinfo = call.excinfo
+    if excinfo is None or not isinstance(excinfo.value, QUALIFICATION_EXCEPTIONS):
+        return None
+    value = excinfo.value
+    text = str(getattr(value, "msg", None) or value)
+    # pytest's assertion rewriting adds "assert <expression>" below the message
+    return text.split("\nassert ", 1)[0].strip() or "failed"
+
+
+def plain_longrepr(report: pytest.TestReport, message: str) -> None:
+    """The message as the whole report text: production reads no traceback, repr or source
+    line of a finding. A skip keeps pytest's (path, line, reason) form."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        return
+    report.longrepr = message
+
+
 def entry_for(
-    item: pytest.Item, report: pytest.TestReport, metadata: Mapping[str, JsonValue], row: ReportRow
+    item: pytest.Item,
+    report: pytest.TestReport,
+    metadata: Mapping[str, JsonValue],
+    row: ReportRow,
+    message: str | None = None,
 ) -> TestEntry | None:
     outcome = outcome_of(report)
     if outcome is None:
@@ -48,20 +81,20 @@ def entry_for(
         outcome=outcome,
         measured=row.measured,
         required=row.required,
+        message=message,
         series=series_of(metadata),
     )
 
 
-def plot_extras(
+def item_evidence(
     metadata: Mapping[str, JsonValue], profile: ShowProfile, title: str
-) -> list[dict[str, str | None]]:
-    """The test's plots as base64 SVG image extras: a self-contained report embeds them as
-    data URIs, so the page loads nothing from anywhere."""
-    from pytest_html import extras
-
+) -> ItemEvidence:
+    """The test's plots (embedded as data URIs by the evidence section: the page loads nothing
+    from anywhere) and its scalar measurements."""
     lines = [Line("normal", profile.normal_mb_s), Line("crossfade", profile.crossfade_mb_s)]
-    made: list[dict[str, str | None]] = []
-    for plot in plots_for_test(metadata, lines, title):
-        encoded = base64.b64encode(plot.svg).decode("ascii")
-        made.append(extras.svg(encoded, name=plot.name))
-    return made
+    figures = tuple(
+        (key.replace("_", " "), f"{value:g}" if isinstance(value, float) else str(value))
+        for key, value in metadata.items()
+        if isinstance(value, int | float | str) and not isinstance(value, bool)
+    )
+    return ItemEvidence(tuple(plots_for_test(metadata, lines, title)), figures)

@@ -4,7 +4,9 @@ registered only when a run was opened, so no hook has to ask whether it is activ
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Generator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from pytest_qlab.plugin.json_report import add_environment
 from pytest_qlab.plugin.keys import ITEM_METADATA_KEY, ITEM_ROW_KEY
 from pytest_qlab.plugin.report_files import ReportFiles
 from pytest_qlab.report.entries import TestEntry, compact
-from pytest_qlab.report.html import report_title, verdict_banner
+from pytest_qlab.report.html import ItemEvidence, RunFacts, report_title, verdict_banner
 from pytest_qlab.report.model import QlabReport, build_report
 from pytest_qlab.report.text import (
     rehearsal_notice,
@@ -48,6 +50,8 @@ class QlabPlugin:
         self.history = history
         self.entries: dict[str, TestEntry] = {}
         """Each qualification test's summary row, by node id, in run order."""
+        self.evidence: dict[str, ItemEvidence] = {}
+        """Each measured item's plots and figures, by node id, for the evidence section."""
         self.long_runs_left_out = 0
         self.html_report: Any = None
         self._report: QlabReport | None = None
@@ -173,20 +177,23 @@ class QlabPlugin:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         # Here, not at the top: matplotlib loads (and caches fonts) only in a qualification run.
-        from pytest_qlab.plugin.attach import entry_for, plot_extras
+        from pytest_qlab.plugin.attach import entry_for, finding, item_evidence, plain_longrepr
 
         metadata = item.stash.get(ITEM_METADATA_KEY, None) or {}
         row = item.stash.get(ITEM_ROW_KEY, None) or ReportRow("", "")
-        entry = entry_for(item, report, metadata, row)
+        message = finding(call)
+        if message is not None:
+            plain_longrepr(report, message)
+        entry = entry_for(item, report, metadata, row, message)
         if entry is not None:  # a teardown error replaces the call's "passed"
             self.entries[item.nodeid] = entry
         if report.when == "call" and metadata:
             from pytest_html import extras
 
+            self.evidence[item.nodeid] = item_evidence(metadata, self.run.profile, item.name)
             existing = getattr(report, "extras", [])
-            plots = plot_extras(metadata, self.run.profile, item.name)
             measurements = extras.json(compact(metadata), name="measurements")
-            report.extras = [*existing, *plots, measurements]  # type: ignore[attr-defined]
+            report.extras = [*existing, measurements]  # type: ignore[attr-defined]
         return report
 
     @pytest.hookimpl(optionalhook=True)
@@ -215,7 +222,11 @@ class QlabPlugin:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str]) -> None:
         decided = self.report()
-        prefix.extend(verdict_banner(decided))
+        facts = RunFacts(
+            generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            host=socket.gethostname(),
+        )
+        prefix.extend(verdict_banner(decided, self.evidence, facts))
         if self.html_report is not None:
             self.html_report.title = report_title(decided)
 

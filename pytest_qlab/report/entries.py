@@ -29,6 +29,9 @@ class TestEntry(BaseModel):
     outcome: Outcome
     measured: str
     required: str
+    message: str | None = None
+    """Why the item failed, was an expected failure or was skipped: its assertion message
+    (measured, required, shortfall), never a traceback."""
     series: dict[str, JsonValue] = Field(default_factory=dict)
     """Time series and histograms, each at most `MAX_SERIES_POINTS` points (a media file's
     lateness at most `MAX_LATENESS_POINTS`, as many)."""

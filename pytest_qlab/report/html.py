@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
 from pytest_qlab.core.modes import MODES
 from pytest_qlab.core.profiles import CODEC_NAMES, RASTER_NAMES
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.history_html import history_block, this_run_row
-from pytest_qlab.report.matrix import MatrixCell
+from pytest_qlab.report.matrix import MatrixCell, show_rows
 from pytest_qlab.report.model import MediaReport, ProfileReport, QlabReport, VolumeReport
 from pytest_qlab.report.text import (
     rehearsal_notice,
@@ -19,81 +22,219 @@ from pytest_qlab.report.text import (
     window_lines,
 )
 
-_COLOURS = {True: "#1b7837", False: "#b2182b"}  # green / red, distinguishable in greyscale too
-
 
 def report_title(report: QlabReport) -> str:
     verdicts = "; ".join(verdict_line(report, volume) for volume in report.volumes)
     return f"pytest-qlab: {verdicts}"
 
 
+if TYPE_CHECKING:
+    from pytest_qlab.report.plots import Plot
+
 MODE_TITLES = {mode.name: mode.title for mode in MODES} | {"other": "Other tests"}
-_OUTCOME_COLOURS = {"passed": "#1b7837", "failed": "#b2182b", "error": "#b2182b"}
 
 
-def verdict_banner(report: QlabReport) -> list[str]:
-    """The decided verdict per volume, then the profile, the summary tables and the matrices."""
-    blocks: list[str] = []
-    if report.rehearsal:
-        blocks.append(_notice(rehearsal_notice(report.time_scale), "#8c510a"))
-    if report.interrupted_by:
-        blocks.append(
-            _notice(f"INTERRUPTED by {report.interrupted_by}: results are partial.", "#b2182b")
-        )
+@dataclass(frozen=True)
+class ItemEvidence:
+    """What a qualification item showed, for its place in the evidence: its plots and its
+    scalar measurements (lists and tables stay in the technical details)."""
+
+    plots: tuple[Plot, ...] = ()
+    figures: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """Who made the report, where and when: the certificate's first page names them."""
+
+    generated: str
+    host: str
+
+
+def verdict_banner(
+    report: QlabReport,
+    items: Mapping[str, ItemEvidence] | None = None,
+    facts: RunFacts | None = None,
+) -> list[str]:
+    """The report's reading order: the verdict screen, the evidence with a plot for every
+    measurement, the matrix, the profile, then the heading above pytest-html's own tables."""
+    items = items or {}
+    blocks = [first_screen(report, facts)]
+    blocks.append(evidence_section(report, items))
     for volume in report.volumes:
-        if volume.system_default:
-            blocks.append(_notice(system_disk_warning(volume.path), "#b2182b"))
-        colour = _COLOURS[volume.ready]
-        reasons = "".join(f"<li>{escape(reason)}</li>" for reason in volume.rating_reasons)
-        blocks.append(
-            f'<div class="qlab-verdict" style="border:3px solid {colour};'
-            'padding:12px;margin:8px 0;">'
-            f'<h2 style="margin:0;color:{colour}">'
-            f"{escape(verdict_line(report, volume))}</h2>"
-            f"<p>{escape(volume_line(volume))}</p>"
-            + _drive_paragraph(volume)
-            + f"<ul>{reasons}</ul>"
-            + _window_list(volume)
-            + _capacity_paragraph(volume.max_streams)
-            + _advisory_list(volume)
-            + media_table(volume.media)
-            + "</div>"
-        )
+        blocks.append(matrix_section(volume.matrix, report.profile, volume.name))
     blocks.append(profile_block(report.profile))
-    blocks += summary_tables(report.tests, several_volumes=len(report.volumes) > 1)
-    for volume in report.volumes:
-        blocks.append(matrix_table(volume.matrix, f"Will it work? {volume.name}"))
     for volume in report.volumes:
         blocks.append(history_block(volume, this_run_row(volume, report.time_scale)))
+    blocks.append(
+        '<h2 class="qlab-technical" id="technical-details">Technical details</h2>'
+        '<p class="qlab-technical-note">What pytest recorded: the environment, every test item '
+        "with its log, and tracebacks of errors inside pytest-qlab.</p>"
+    )
     return blocks
 
 
-def summary_tables(tests: Sequence[TestEntry], *, several_volumes: bool) -> list[str]:
-    """One table per mode: each test's measured figure next to what it had to reach, so an
-    engineer finds every number without opening a row."""
-    by_mode: dict[str, list[TestEntry]] = {}
-    for entry in tests:
-        by_mode.setdefault(entry.mode, []).append(entry)
-    tables = []
-    for mode, entries in by_mode.items():
-        phases = any(entry.phase for entry in entries)
-        head = ["volume"] if several_volumes else []
-        head += ["test", *(["phase"] if phases else []), "measured", "required", "result"]
-        rows = []
-        for entry in entries:
-            cells = [entry.volume or ""] if several_volumes else []
-            cells += [entry.name, *([entry.phase or ""] if phases else [])]
-            cells += [entry.measured, entry.required]
-            colour = _OUTCOME_COLOURS.get(entry.outcome, "#555555")
-            result = f'<td style="color:{colour};font-weight:bold">{entry.outcome.upper()}</td>'
-            rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + result + "</tr>")
-        header = "".join(f"<th>{escape(name)}</th>" for name in head)
-        title = MODE_TITLES.get(mode, mode)
-        tables.append(
-            f'<div class="qlab-summary" data-mode="{escape(mode)}"><h3>{escape(title)}</h3>'
-            f'<table border="1" cellpadding="3"><tr>{header}</tr>{"".join(rows)}</table></div>'
+def first_screen(report: QlabReport, facts: RunFacts | None) -> str:
+    """Title, notices and each volume's verdict card: what production needs on one screen."""
+    parts = [_title(report, facts)]
+    if report.interrupted_by:
+        parts.append(
+            _notice(f"INTERRUPTED by {report.interrupted_by}: results are partial.", "stop")
         )
-    return tables
+    if report.rehearsal:
+        parts.append(_notice(rehearsal_notice(report.time_scale), "rehearsal"))
+    for volume in report.volumes:
+        if volume.system_default:
+            parts.append(_notice(system_disk_warning(volume.path), "stop"))
+        parts.append(verdict_card(report, volume))
+    return f'<section class="qlab-first">{"".join(parts)}</section>'
+
+
+def _title(report: QlabReport, facts: RunFacts | None) -> str:
+    names = ", ".join(volume.name for volume in report.volumes) or "no volume"
+    drives = ", ".join(
+        volume.drive.model or f"{volume.drive.bus} drive"
+        for volume in report.volumes
+        if volume.drive is not None
+    )
+    heading = f"Show drive qualification: {names}" + (f" ({drives})" if drives else "")
+    meta = "" if facts is None else f"{facts.generated} on {facts.host}"
+    return (
+        f'<header class="qlab-title"><h1>{escape(heading)}</h1>'
+        f'<p class="qlab-meta">{escape(meta)}'
+        f"{' - ' if meta else ''}pytest-qlab, {escape(report.fio_version)}, show profile "
+        f"<b>{escape(report.profile.name)}</b></p></header>"
+    )
+
+
+def verdict_card(report: QlabReport, volume: VolumeReport) -> str:
+    from pytest_qlab.report.chart import chart_svg, requirement_figures  # loads matplotlib
+
+    state = "ready" if volume.ready else "not-ready"
+    reasons = "".join(f"<li>{escape(reason)}</li>" for reason in volume.rating_reasons)
+    chart = chart_svg(requirement_figures(volume))
+    chart_html = (
+        ""
+        if chart is None
+        else '<figure class="qlab-chart"><img alt="required vs measured" '
+        f'src="{_data_uri(chart)}"/><figcaption>Required vs measured</figcaption></figure>'
+    )
+    return (
+        f'<div class="qlab-verdict qlab-{state}">'
+        f'<h2 class="qlab-banner">{escape(verdict_line(report, volume))}</h2>'
+        f'<div class="qlab-card"><div class="qlab-card-text">'
+        f'<p class="qlab-volume">Volume {escape(volume_line(volume))}</p>'
+        + _drive_paragraph(volume)
+        + f'<ul class="qlab-reasons">{reasons}</ul>'
+        + _capacity_paragraph(volume.max_streams)
+        + drops_table(volume)
+        + _advisory_list(volume)
+        + _window_list(volume)
+        + "</div>"
+        + chart_html
+        + "</div></div>"
+    )
+
+
+def drops_table(volume: VolumeReport) -> str:
+    """Dropped frames per replay and per media file, in one small table."""
+    rows = []
+    for item in volume.evidence:
+        for proof in item.proofs:
+            if proof.dropped_frames is not None:
+                frames = "" if proof.frames is None else f" of {proof.frames}"
+                rows.append((proof.measurement.phrase, f"{proof.dropped_frames}{frames}"))
+    for media in volume.media:
+        if media.dropped_frames is not None:
+            rows.append((media.path, f"{media.dropped_frames} of {media.frames_played}"))
+    if not rows:
+        return ""
+    seen: dict[str, str] = dict(rows)
+    body = "".join(
+        f"<tr><td>{escape(name)}</td><td>{escape(count)}</td></tr>" for name, count in seen.items()
+    )
+    return (
+        '<table class="qlab-drops"><tr><th>played frame by frame</th><th>dropped frames</th>'
+        f"</tr>{body}</table>"
+    )
+
+
+def evidence_section(report: QlabReport, items: Mapping[str, ItemEvidence]) -> str:
+    """Per mode: the measured-vs-required table, then each item with its message, its figures
+    and its plots at full width."""
+    several = len(report.volumes) > 1
+    parts = ['<section class="qlab-evidence"><h2>Evidence</h2>']
+    by_mode: dict[str, list[TestEntry]] = {}
+    for entry in report.tests:
+        by_mode.setdefault(entry.mode, []).append(entry)
+    for mode, entries in by_mode.items():
+        parts.append(summary_table(mode, entries, several_volumes=several))
+        for entry in entries:
+            parts.append(item_block(entry, items.get(entry.nodeid, ItemEvidence())))
+    for volume in report.volumes:
+        parts.append(media_table(volume.media))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def item_block(entry: TestEntry, evidence: ItemEvidence) -> str:
+    if not evidence.plots and entry.message is None:
+        return ""  # e.g. a passing advisory: its row in the table says all
+    colour = _OUTCOME_CLASSES.get(entry.outcome, "other")
+    message = (
+        "" if entry.message is None else f'<p class="qlab-message">{escape(entry.message)}</p>'
+    )
+    figures = "".join(
+        f"<span><b>{escape(key)}</b> {escape(value)}</span>" for key, value in evidence.figures
+    )
+    plots = "".join(
+        f'<figure class="qlab-plot"><img alt="{escape(plot.name)}" src="{_data_uri(plot.svg)}"/>'
+        f"<figcaption>{escape(plot.name)}</figcaption></figure>"
+        for plot in evidence.plots
+    )
+    return (
+        f'<article class="qlab-item" data-nodeid="{escape(entry.nodeid)}">'
+        f'<h4><span class="qlab-outcome qlab-{colour}">{entry.outcome.upper()}</span> '
+        f"{escape(entry.name)}</h4>{message}"
+        + (f'<p class="qlab-figures">{figures}</p>' if figures else "")
+        + plots
+        + "</article>"
+    )
+
+
+def _data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+_OUTCOME_CLASSES = {
+    "passed": "pass",
+    "failed": "fail",
+    "error": "fail",
+    "xfailed": "xfail",
+    "xpassed": "pass",
+    "skipped": "skip",
+}
+
+
+def summary_table(mode: str, entries: Sequence[TestEntry], *, several_volumes: bool) -> str:
+    """A mode's items: each measured figure next to what it had to reach."""
+    phases = any(entry.phase for entry in entries)
+    head = ["volume"] if several_volumes else []
+    head += ["test", *(["phase"] if phases else []), "measured", "required", "result"]
+    rows = []
+    for entry in entries:
+        cells = [entry.volume or ""] if several_volumes else []
+        cells += [entry.name, *([entry.phase or ""] if phases else [])]
+        cells += [entry.measured, entry.required]
+        css = _OUTCOME_CLASSES.get(entry.outcome, "other")
+        result = f'<td class="qlab-outcome qlab-{css}">{entry.outcome.upper()}</td>'
+        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + result + "</tr>")
+    header = "".join(f"<th>{escape(name)}</th>" for name in head)
+    title = MODE_TITLES.get(mode, mode)
+    return (
+        f'<div class="qlab-summary" data-mode="{escape(mode)}"><h3>{escape(title)}</h3>'
+        f"<table><tr>{header}</tr>{''.join(rows)}</table></div>"
+    )
 
 
 def profile_block(profile: ProfileReport) -> str:
@@ -107,10 +248,25 @@ def profile_block(profile: ProfileReport) -> str:
     )
 
 
-def matrix_table(cells: list[MatrixCell], title: str) -> str:
-    """Rows: flavour and raster; columns: frame rate; a tick marks a replayed (verified) cell."""
+def matrix_section(cells: list[MatrixCell], profile: ProfileReport, volume: str) -> str:
+    """The show's own rows (and one either side) open, the whole table behind a <details>."""
     if not cells:
         return ""
+    shown = show_rows(cells, [(codec, raster) for codec, raster in profile.formats])
+    compact = matrix_table([cell for cell in cells if (cell.codec, cell.raster) in shown])
+    return (
+        f'<section class="qlab-matrix"><h3>Will it work? {escape(volume)}</h3>'
+        "<p>Streams the drive carries at once: estimated from the sustained read; "
+        "&#10003; = replayed frame by frame without a drop. The show's own formats, and "
+        "one either side:</p>"
+        f'{compact}<details class="qlab-matrix-all"><summary>Every ProRes flavour and '
+        f"raster ({len({(c.codec, c.raster) for c in cells})} rows)</summary>"
+        f"{matrix_table(cells)}</details></section>"
+    )
+
+
+def matrix_table(cells: Sequence[MatrixCell]) -> str:
+    """Rows: flavour and raster; columns: frame rate; a tick marks a replayed (verified) cell."""
     rates = sorted({cell.fps for cell in cells})
     rows: dict[tuple[str, str], dict[int, MatrixCell]] = {}
     for cell in cells:
@@ -129,13 +285,7 @@ def matrix_table(cells: list[MatrixCell], title: str) -> str:
                 tds.append(f"<td>{found.estimated_streams}</td>")
         name = f"{RASTER_NAMES.get(raster, raster)} {CODEC_NAMES[codec]}"
         body.append(f"<tr><th>{escape(name)}</th>{''.join(tds)}</tr>")
-    return (
-        f'<div class="qlab-matrix"><h3>{escape(title)}</h3>'
-        "<p>Streams the drive carries at once: estimated from the sustained read; "
-        "&#10003; = replayed frame by frame without a drop.</p>"
-        f'<table border="1" cellpadding="3"><tr><th>ProRes</th>{header}</tr>'
-        f"{''.join(body)}</table></div>"
-    )
+    return f"<table><tr><th>ProRes</th>{header}</tr>{''.join(body)}</table>"
 
 
 MEDIA_COLUMNS = (
@@ -185,7 +335,7 @@ def media_table(media: Sequence[MediaReport]) -> str:
     )
     return (
         '<div class="qlab-media"><h3>The show\'s media</h3>'
-        f'<table border="1" cellpadding="3"><tr>{head}</tr>{rows}</table>'
+        f"<table><tr>{head}</tr>{rows}</table>"
         f"{cache_notes(media)}</div>"
     )
 
@@ -238,8 +388,5 @@ def _capacity_paragraph(summary: str | None) -> str:
     return f"<p><b>{escape(summary)}</b></p>" if summary else ""
 
 
-def _notice(text: str, colour: str) -> str:
-    return (
-        f'<p class="qlab-notice" style="font-weight:bold;color:#fff;background:{colour};'
-        f'padding:8px;">{escape(text)}</p>'
-    )
+def _notice(text: str, kind: str) -> str:
+    return f'<p class="qlab-notice qlab-{kind}">{escape(text)}</p>'

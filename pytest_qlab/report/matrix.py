@@ -4,7 +4,7 @@ simultaneous streams the measured drive carries; replayed cells are marked verif
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -48,3 +48,30 @@ def will_it_work(
             )
         )
     return cells
+
+
+RowKey = tuple[str, str]
+"""(codec, raster): one row of the matrix."""
+
+
+def show_rows(cells: Sequence[MatrixCell], wanted: Iterable[RowKey]) -> set[RowKey]:
+    """The rows the show plays, each with the row before and after it in the table, so the
+    compact matrix shows the show's formats in context; every row when the show names none
+    (a profile of plain MB/s streams)."""
+    order = list(dict.fromkeys((cell.codec, cell.raster) for cell in cells))
+    wanted = set(wanted)
+    indices = [index for index, row in enumerate(order) if row in wanted]
+    if not indices:
+        return set(order)
+    return {
+        order[i] for index in indices for i in (index - 1, index, index + 1) if 0 <= i < len(order)
+    }
+
+
+def profile_rows(streams: Iterable[tuple[str | None, str | None]]) -> list[RowKey]:
+    """The rows of a profile's streams that name a codec and a raster."""
+    return list(
+        dict.fromkeys(
+            (codec, raster) for codec, raster in streams if codec is not None and raster is not None
+        )
+    )

@@ -19,9 +19,9 @@ from pytest_qlab.media.cache import cache_warning
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.history_model import HistoryReport
-from pytest_qlab.report.matrix import MatrixCell, will_it_work
+from pytest_qlab.report.matrix import MatrixCell, profile_rows, will_it_work
 
-SCHEMA_VERSION = "2.1"
+SCHEMA_VERSION = "2.2"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
 1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
@@ -29,7 +29,9 @@ SCHEMA_VERSION = "2.1"
 and how much of it was distinct). 2.0: a volume's `rating` is null when no level was proven and
 nothing failed (NOT RATED; `not_rated` names the level), and each volume has `evidence` (what
 proved or disproved each requirement) and `bandwidth_windows` (how steady each bandwidth
-measurement was). 2.1 a volume's `history` (the drive's earlier runs)."""
+measurement was). 2.1 a volume's `history` (the drive's earlier runs). 2.2 added each test's
+`message` (why it failed, in words) and the profile's `formats` (the matrix rows the show
+plays)."""
 
 
 class RequirementReport(BaseModel):
@@ -50,6 +52,9 @@ class ProfileReport(BaseModel):
     streams: list[str]
     crossfade_streams: list[str]
     derivation: list[str]
+    formats: list[list[str]] = []
+    """[codec, raster] of every stream that names both, normal set first: the matrix's
+    rows the show plays."""
 
 
 class MediaReport(BaseModel):
@@ -390,6 +395,13 @@ def profile_report(profile: ShowProfile) -> ProfileReport:
         streams=[stream.derivation() for stream in profile.streams],
         crossfade_streams=[stream.derivation() for stream in profile.crossfade_streams],
         derivation=profile.derivation_lines(),
+        formats=[
+            [codec, raster]
+            for codec, raster in profile_rows(
+                (stream.codec, stream.raster)
+                for stream in (*profile.streams, *profile.crossfade_streams)
+            )
+        ],
     )
 
 

@@ -33,6 +33,8 @@ OKABE_ITO = (
 LINE_STYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P", "*")
 """One per series, with its colour and line style: a greyscale print still tells them apart."""
+HATCHES = ("//", "xx", "..", "\\\\")
+"""Fill patterns for bars that must read apart in a black-and-white print."""
 MARKS_PER_LINE = 12
 REQUIREMENT_COLOUR = "#000000"
 DROP_COLOUR = "#D55E00"
@@ -114,6 +116,10 @@ def _style() -> Iterator[None]:
         yield
 
 
+report_style = _style
+"""The report's plot style, for figures drawn outside this module (the first screen's chart)."""
+
+
 def _dropped_badge(axes: Axes, dropped: int) -> None:
     """The plot's dropped-frame count in its top right corner, in the drop colour when any."""
     axes.text(
@@ -133,6 +139,9 @@ def _svg(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buffer.getvalue()
+
+
+rendered_svg = _svg
 
 
 def _style_of(index: int) -> dict[str, object]:
@@ -327,6 +336,48 @@ def media_lateness_svg(files: Sequence[FileLateness], title: str) -> bytes | Non
         return _svg(figure)
 
 
+def capacity_svg(probes: Sequence[tuple[int, int]], stream: str, title: str) -> bytes | None:
+    """The capacity search's probes: streams played at once against the frames they dropped,
+    a probe without a drop drawn as a filled marker on the zero line; None without probes."""
+    if not probes:
+        return None
+    ordered = sorted(probes)
+    with _style():
+        figure = Figure(figsize=(FIGURE_WIDTH_IN, 4.2), layout="constrained")
+        axes = figure.subplots()
+        clean = [(count, dropped) for count, dropped in ordered if dropped == 0]
+        dropping = [(count, dropped) for count, dropped in ordered if dropped > 0]
+        axes.plot([p[0] for p in ordered], [p[1] for p in ordered], color="#999999", linewidth=1.0)
+        if clean:
+            axes.scatter(
+                [p[0] for p in clean],
+                [0] * len(clean),
+                s=80,
+                marker="o",
+                color=OKABE_ITO[0],
+                zorder=3,
+                label="played without a drop",
+            )
+        if dropping:
+            axes.scatter(
+                [p[0] for p in dropping],
+                [p[1] for p in dropping],
+                s=90,
+                marker="X",
+                color=DROP_COLOUR,
+                edgecolors=REQUIREMENT_COLOUR,
+                zorder=3,
+                label="dropped frames",
+            )
+        axes.set_xticks(sorted({p[0] for p in ordered}))
+        axes.set_xlabel(f"streams played at once ({stream} each)")
+        axes.set_ylabel("dropped frames")
+        axes.set_ylim(bottom=-0.05 * max(1, max(p[1] for p in ordered)))
+        axes.set_title(title)
+        _legend_below(figure, [axes])
+        return _svg(figure)
+
+
 def _steps(bins: Sequence[tuple[float, float, int]]) -> tuple[list[float], list[int]]:
     """Edges and counts for `stairs`, with empty stretches between bins as zero counts."""
     edges = [bins[0][0]]
@@ -439,6 +490,28 @@ def media_lateness_of(metadata: Mapping[str, JsonValue]) -> list[FileLateness]:
     return files
 
 
+def stream_lateness_of(metadata: Mapping[str, JsonValue]) -> list[FileLateness]:
+    """Each replayed stream's worst lateness per bin of frames, labelled by stream."""
+    streams = []
+    for stream in _mappings(metadata.get("per_stream")):
+        points = []
+        for point in _mappings(stream.get("lateness")):
+            time_s, dropped = _number(point.get("time_s")), _number(point.get("dropped_frames"))
+            if time_s is not None and dropped is not None:
+                points.append((time_s, _number(point.get("lateness_ms")), int(dropped)))
+        streams.append(FileLateness(str(stream.get("stream", "stream")), tuple(points)))
+    return streams
+
+
+def probes_of(metadata: Mapping[str, JsonValue]) -> list[tuple[int, int]]:
+    found = []
+    for probe in _mappings(metadata.get("probes")):
+        streams, dropped = _number(probe.get("streams")), _number(probe.get("dropped_frames"))
+        if streams is not None and dropped is not None:
+            found.append((int(streams), int(dropped)))
+    return found
+
+
 def plots_for_test(
     metadata: Mapping[str, JsonValue], requirements: Sequence[Line], title: str
 ) -> list[Plot]:
@@ -468,6 +541,11 @@ def plots_for_test(
         if svg is not None:
             plots.append(Plot("frame latency", svg))
     svg = media_lateness_svg(media_lateness_of(metadata), title)
+    if svg is None:
+        svg = media_lateness_svg(stream_lateness_of(metadata), title)
     if svg is not None:
         plots.append(Plot("lateness over time", svg))
+    svg = capacity_svg(probes_of(metadata), str(metadata.get("stream", "stream")), title)
+    if svg is not None:
+        plots.append(Plot("streams against dropped frames", svg))
     return plots

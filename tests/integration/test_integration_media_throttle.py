@@ -74,8 +74,9 @@ def test_a_capped_drive_drops_frames_in_the_file_that_needs_more(
     for result, movie in ((light_result, light), (heavy_result, heavy)):
         assert result.frames.frames_read == movie.frames, "every frame arrives, late or not"
         assert result.bytes_read == result.schedule.map_bytes + result.schedule.alignment_bytes
-    # The cap held: the heavy file got about its share, well short of its need.
-    assert heavy_result.frames.achieved_mb_s() < (HEAVY_SHARE + 0.15) * heavy_peak_mb_s
+    # The cap held: the heavy file falls ever further behind, the light one keeps up.
+    lateness_ms = [p.lateness_ms for p in heavy_result.lateness if p.lateness_ms is not None]
+    assert lateness_ms[-1] > lateness_ms[0] + 1000 * BUFFER_FRAMES / 60, heavy_result.summary()
     assert heavy_result.dropped >= heavy_result.frames.due_frames // 2, heavy_result.summary()
     assert light_result.dropped <= light_result.frames.due_frames // 20, playback.failures()
     assert light_result.dropped < heavy_result.dropped

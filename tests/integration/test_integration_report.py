@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_qlab.report.model import json_schema
+from tests.integration.conftest import block_device_of
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import FioWatch, MainJob, MainJobRunner, SetupCheckRun
+    from tests.integration.conftest import (
+        BlkioCgroup,
+        FioWatch,
+        MainJob,
+        MainJobRunner,
+        Mounts,
+        SetupCheckRun,
+    )
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +38,9 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser")
 WINDOW = (900, 7000)
 """Tall enough that the results table, with its plots, is inside the screenshot."""
 OKABE_BLUE = (0x00, 0x72, 0xB2)
+CAPPED_LOOP_MIB = 6 * 1024
+CAPPED_READ_BYTES_S = 80_000_000
+"""Far below the default profile's 656 MB/s normal set: the sequential read must fail."""
 EXTERNAL_LOAD = re.compile(
     r"<(?:img|script|iframe|source|video|audio|embed)\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//"
     r"|<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//"
@@ -67,20 +78,17 @@ def test_html_report_holds_every_element(setup_run: MainJob) -> None:
         "qlab-profile",
         "qlab-summary",
         "qlab-matrix",
+        "qlab-technical",
     ):
-        assert f'class="{css_class}"' in page, css_class
+        assert re.search(rf'class="(?:[\w-]+ )*{css_class}[" ]', page), css_class
     assert 'data-mode="setup_check"' in page
     assert "REHEARSAL" in page
-    extras = [
-        extra
-        for runs in _results_data(page)["tests"].values()
-        for run in runs
-        for extra in run["extras"]
-    ]
-    plots = [extra for extra in extras if extra["format_type"] == "image"]
+    plots = re.findall(r'<figure class="qlab-plot"><img alt="([^"]*)" src="([^"]{0,40})', page)
     assert plots, "no plot in the report"
-    assert {plot["name"] for plot in plots} >= {"frame latency"}
-    assert all(plot["content"].startswith("data:image/svg+xml;base64,") for plot in plots)
+    names = {name for name, _ in plots}
+    assert names >= {"frame latency", "lateness over time", "streams against dropped frames"}
+    assert all(src.startswith("data:image/svg+xml;base64,") for _, src in plots)
+    assert "<details" in page, "the full matrix is not behind a <details>"
     assert not EXTERNAL_LOAD.search(page), EXTERNAL_LOAD.search(page)
 
 
@@ -151,10 +159,9 @@ def test_report_as_a_person_sees_it_in_chromium(setup_run: MainJob, tmp_path: Pa
     dom = _run_chromium("--virtual-time-budget=5000", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr
     rendered = dom.stdout
-    assert 'class="qlab-verdict"' in rendered
+    assert 'class="qlab-verdict ' in rendered
     assert 'class="qlab-matrix"' in rendered
-    # the template's <img src=""> gets a plot only when pytest-html's script shows a row's media
-    assert '<img src="data:image/svg+xml;base64,' in rendered, "no plot rendered"
+    assert 'src="data:image/svg+xml;base64,' in rendered, "no plot rendered"
     assert not EXTERNAL_LOAD.search(rendered), EXTERNAL_LOAD.search(rendered)
 
     screenshot = tmp_path / "report.png"
@@ -173,6 +180,124 @@ def test_report_as_a_person_sees_it_in_chromium(setup_run: MainJob, tmp_path: Pa
     counts = {colour: count for count, colour in colours}
     assert any(counts.get(colour, 0) > 200 for colour in banner), "no verdict banner on screen"
     assert counts.get(OKABE_BLUE, 0) > 20, "no plot on screen (its Okabe-Ito blue is missing)"
+
+
+FIRST_SCREEN = (1280, 800)
+LAYOUT_PROBE = """<script>
+window.addEventListener("load", () => {
+  const box = (selector) => {
+    const found = document.querySelector(selector);
+    if (!found) return null;
+    const rect = found.getBoundingClientRect();
+    return {top: rect.top, bottom: rect.bottom, height: rect.height};
+  };
+  document.body.setAttribute("data-layout", JSON.stringify({
+    banner: box(".qlab-banner"), chart: box(".qlab-chart img"), technical: box(".qlab-technical"),
+    environment: box("#environment"), results: box("#results-table"),
+    viewport: window.innerHeight}));
+});
+</script></body>"""
+"""Measures where the page's parts landed once laid out at the window size: the report itself
+is left alone, a copy gets the probe, and `--dump-dom` hands the result back."""
+PYTHON_IN_REPORT = ("object at 0x", "Traceback", "def test_", "<Rating.")
+
+
+def _layout(report: Path, tmp_path: Path) -> dict[str, Any]:
+    probed = tmp_path / "probed.html"
+    probed.write_text(
+        report.read_text(encoding="utf-8").replace("</body>", LAYOUT_PROBE, 1), encoding="utf-8"
+    )
+    width, height = FIRST_SCREEN
+    dom = _run_chromium(
+        f"--window-size={width},{height}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        probed.as_uri(),
+    )
+    assert dom.returncode == 0, dom.stderr
+    match = re.search(r'data-layout="([^"]*)"', dom.stdout)
+    assert match, "the layout probe did not run"
+    layout: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    return layout
+
+
+def _assert_verdict_first(report: Path, tmp_path: Path) -> None:
+    layout = _layout(report, tmp_path)
+    screen = FIRST_SCREEN[1]
+    for part in ("banner", "chart"):
+        box = layout[part]
+        assert box is not None, f"no {part} in the report"
+        assert box["height"] > 0, f"the {part} is not shown: {layout}"
+        assert box["top"] >= 0, f"{part} above the first screen: {layout}"
+        assert box["bottom"] <= screen, f"{part} below the first screen: {layout}"
+    for part in ("technical", "environment", "results"):
+        assert layout[part]["top"] > layout["chart"]["bottom"], f"{part} before the verdict"
+
+
+def _printed_first_page(report: Path, tmp_path: Path) -> str:
+    pdf = tmp_path / "report.pdf"
+    printed = _run_chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri())
+    assert printed.returncode == 0, printed.stderr
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed (Debian: apt-get install poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return " ".join(text.split())
+
+
+def test_every_measurement_has_its_plot_and_the_verdict_comes_first(
+    setup_run: MainJob, tmp_path: Path
+) -> None:
+    report = _html_path(setup_run)
+    page = report.read_text(encoding="utf-8")
+    measured = [
+        entry
+        for entry in setup_run.report()["qlab"]["tests"]
+        if not entry["name"].startswith("test_preshow_advisory")
+    ]
+    assert measured
+    for entry in measured:
+        nodeid = html.escape(entry["nodeid"])
+        match = re.search(
+            rf'<article class="qlab-item" data-nodeid="{re.escape(nodeid)}">(.*?)</article>',
+            page,
+            re.DOTALL,
+        )
+        assert match, f"{entry['name']} has no evidence block"
+        assert '<img alt="' in match.group(1), f"{entry['name']} has no plot"
+        assert 'src="data:image/svg+xml;base64,' in match.group(1)
+    _assert_verdict_first(report, tmp_path)
+
+
+@pytest.mark.needs_root
+def test_failed_qualification_reads_without_python_on_screen_and_printed(
+    tmp_path: Path, main_job: MainJobRunner, mounts: Mounts, blkio_cgroup: BlkioCgroup
+) -> None:
+    """A drive capped far below the normal set's bandwidth: the sequential read fails, and its
+    report is a readable NOT READY certificate."""
+    volume = mounts.loop_ext4("slow", CAPPED_LOOP_MIB)
+    blkio_cgroup.limit_read(block_device_of(volume), CAPPED_READ_BYTES_S)
+    job = main_job.run(volume, "-k", "sequential", preexec_fn=blkio_cgroup.join)
+    assert "Traceback" not in job.output, job.output
+    assert job.returncode == pytest.ExitCode.TESTS_FAILED, job.output
+    assert job.outcomes().get(next(n for n in job.outcomes() if "acceptable" in n)) == "failed"
+    record = job.volume_report()
+    assert record["ready"] is False
+    report = _html_path(job)
+    page = html.unescape(report.read_text(encoding="utf-8"))
+    for python in PYTHON_IN_REPORT:
+        assert python not in page, python
+    assert "short by" in page  # the finding itself, measured against required
+    _assert_verdict_first(report, tmp_path)
+    first_page = _printed_first_page(report, tmp_path)
+    assert "NOT READY for Acceptable" in first_page, first_page
+    assert record["drive"]["filesystem"] in first_page, first_page
+    assert f"{record['measurements']['read_mb_s']:.1f} MB/s" in first_page, first_page
 
 
 def test_interrupted_run_report_says_interrupted(

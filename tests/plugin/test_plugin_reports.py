@@ -82,7 +82,7 @@ def test_default_html_report_is_self_contained_with_the_verdict_in_its_title(
     status = "READY" if record["ready"] else "NOT READY"
     verdict = f"{record['name']}: {record['rating'].upper()} - {status} for Acceptable"
     assert verdict in _title(page)
-    assert 'class="qlab-verdict"' in page
+    assert 'class="qlab-verdict ' in page
     assert any(str(volume) in str(value) for value in data["environment"].values())
 
 
