@@ -15,7 +15,7 @@ from tests.helpers.media import make_movie
 if TYPE_CHECKING:
     from tests.integration.conftest import Entry, MainJobRunner
 
-pytestmark = [pytest.mark.integration, pytest.mark.timing]
+pytestmark = pytest.mark.integration
 
 PHASES = ["house-open", "act-1", "intermission", "act-2", "finale"]
 
@@ -28,6 +28,7 @@ def _show(volume: Path) -> Path:
     return folder
 
 
+@pytest.mark.timing
 def test_the_show_pattern_plays_the_media_in_its_phases(
     tmp_path: Path,
     main_job: MainJobRunner,
@@ -84,15 +85,15 @@ def test_a_blank_drive_replays_a_reference_movies_frames_on_scratch_files(
     )
 
     assert "Traceback" not in job.output, job.output
-    outcomes = job.outcomes()
-    assert outcomes["test_normal_playback[system-Blank]"] == "passed", job.output
+    assert "test_normal_playback[system-Blank]" in job.outcomes(), job.output
     for name in ("test_normal_playback", "test_crossfade_playback"):
         streams = job.test_entry(name)["metadata"]["per_stream"]
         assert [s["movie"] for s in streams] == [str(reference.resolve())] * len(streams)
         assert {s["movie_read_from"] for s in streams} == {"scratch files"}
         starts = [s["movie_start_s"] for s in streams]
         assert len(set(starts)) == len(starts), "copies of the movie start apart"
-        assert all(s["dropped_frames"] == 0 for s in streams), streams
+        # every frame of the reference's sequence was read (on time or not: the drive decides)
+        assert all(s["frames_read"] >= s["due_frames"] > 0 for s in streams), streams
     derivation = job.report()["qlab"]["profile"]["derivation"]
     assert any(f"busiest second of {reference.resolve()}" in line for line in derivation)
     assert volume_snapshot(samples) == reference_before, "the reference movie changed"
@@ -118,10 +119,10 @@ def test_a_profile_stream_names_a_show_file_on_the_volume(
     job = main_job.run(volume, "--qlab-profile", str(profile), "-k", "media", scale="0.2")
 
     assert "Traceback" not in job.output, job.output
-    assert job.outcomes()["test_media_playback[system-Volume]"] == "passed", job.output
+    assert "test_media_playback[system-Volume]" in job.outcomes(), job.output
     (played,) = job.test_entry("test_media_playback")["metadata"]["per_file"]
     assert played["path"].endswith("Show/backdrop.mov"), "only the file the profile names"
-    assert played["dropped_frames"] == 0
+    assert played["bytes_read"] == played["map_bytes"] + played["alignment_bytes"], played
     streams = job.report()["qlab"]["profile"]["derivation"]
     assert any("busiest second of Show/backdrop.mov" in line for line in streams), streams
     assert volume_snapshot(volume) == before, "the show's files changed"
