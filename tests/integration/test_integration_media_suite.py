@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import re
 import shutil
@@ -15,7 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -41,20 +40,24 @@ def _show(volume: Path, seconds: float = 6.0) -> Path:
     return folder
 
 
+ITEM = re.compile(r'<article class="qlab-item" data-nodeid="([^"]*)">(.*?)</article>', re.DOTALL)
+PLOT = re.compile(
+    r'<figure class="qlab-plot"><img alt="([^"]*)" src="data:image/svg\+xml;base64,([^"]*)"'
+)
+
+
 def _html_plots(job: MainJob) -> dict[str, dict[str, str]]:
-    """Each test's plots in the HTML report, by test name and plot name, as SVG text."""
+    """Each test's plots in the HTML report's evidence, by test name and plot name, as SVG."""
     (page_path,) = job.report_dir.glob("*.html")
-    match = re.search(r'data-jsonblob="([^"]*)"', page_path.read_text(encoding="utf-8"))
-    assert match, "no results data in the HTML report"
-    data: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    page = page_path.read_text(encoding="utf-8")
     plots: dict[str, dict[str, str]] = {}
-    for runs in data["tests"].values():
-        for run in runs:
-            name = run["testId"].rsplit("::", 1)[-1].split("[", 1)[0]
-            for extra in run["extras"]:
-                if extra["format_type"] == "image":
-                    encoded = extra["content"].removeprefix("data:image/svg+xml;base64,")
-                    plots.setdefault(name, {})[extra["name"]] = base64.b64decode(encoded).decode()
+    for nodeid, body in ITEM.findall(page):
+        name = html.unescape(nodeid).rsplit("::", 1)[-1].split("[", 1)[0]
+        for plot_name, encoded in PLOT.findall(body):
+            plots.setdefault(name, {})[html.unescape(plot_name)] = base64.b64decode(
+                encoded
+            ).decode()
+    assert plots, "no plot in the HTML report's evidence"
     return plots
 
 
