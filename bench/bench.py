@@ -44,7 +44,7 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.units import BYTES_PER_GIB, BYTES_PER_MB, BYTES_PER_MIB
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.fio import FioBinary, FioRunner
-from pytest_qlab.fio.jobs import FioJobFile, platform_engine
+from pytest_qlab.fio.jobs import platform_engine
 from pytest_qlab.measure.bandwidth import (
     SEQUENTIAL_BLOCK_BYTES,
     SEQUENTIAL_IODEPTH,
@@ -59,9 +59,10 @@ from pytest_qlab.media.framemap import read_frame_map
 from pytest_qlab.media.iolog import iolog_ticks_per_s
 from pytest_qlab.media.playback import (
     PlannedFile,
+    file_bytes_read,
     judge_trace,
+    media_job_file,
     plan_files,
-    trace_jobs,
     trace_video_jobs,
 )
 from pytest_qlab.media.rates import media_rates
@@ -442,30 +443,16 @@ def bench_media(bench: Bench) -> dict[str, Any]:
     log_dir.mkdir(parents=True)
     ticks_per_s = iolog_ticks_per_s(bench.fio.version, maps[0].path)
     video_jobs = trace_video_jobs(DEFAULT_PROFILE.player_buffer_frames, len(planned))
-    jobs = []
-    for plan in planned:
-        (work / plan.link_name).symlink_to(plan.frame_map.path)
-        jobs += trace_jobs(
-            work,
-            plan.job_name,
-            plan.schedule,
-            file_bytes=plan.frame_map.file_bytes,
-            log_dir=log_dir,
-            ticks_per_s=ticks_per_s,
-            video_jobs=video_jobs,
-        )
-    job_file = FioJobFile(directory=work, jobs=tuple(jobs), readonly=True)
+    job_file = media_job_file(
+        work, planned, log_dir, ticks_per_s=ticks_per_s, video_jobs=video_jobs
+    )
     run = bench.runner.run(job_file, label="bench-media")
     files = [
         media_file(
             plan,
             log_dir,
-            sum(
-                run.result.job(job.name).read.io_bytes
-                for job in jobs
-                if job.filename == plan.link_name
-            ),
-            [job.name for job in jobs if job.filename == plan.link_name],
+            file_bytes_read(run.result, job_file, plan),
+            [job.name for job in job_file.jobs if job.filename == plan.link_name],
             video_jobs,
         )
         for plan in planned

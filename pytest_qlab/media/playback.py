@@ -26,6 +26,7 @@ from pytest_qlab.core.rows import ReportRow
 from pytest_qlab.core.units import NS_PER_MS
 from pytest_qlab.fio.errors import FioError
 from pytest_qlab.fio.jobs import DIRECT_IO_ALIGNMENT_BYTES, FioJob, FioJobFile
+from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.measure.frames import Completion, FrameStats, read_completions
 from pytest_qlab.measure.lateness import LatenessPoint, LatenessSeries
@@ -394,6 +395,40 @@ def _match(
     return None
 
 
+def media_job_file(
+    folder: Path,
+    planned: Sequence[PlannedFile],
+    log_dir: Path,
+    *,
+    ticks_per_s: int,
+    video_jobs: int,
+) -> FioJobFile:
+    """Every planned file linked into `folder` under its job name, with its trace jobs: the
+    read-only job file fio runs there."""
+    jobs: list[FioJob] = []
+    for plan in planned:
+        (folder / plan.link_name).symlink_to(plan.frame_map.path.resolve())
+        jobs += trace_jobs(
+            folder,
+            plan.job_name,
+            plan.schedule,
+            file_bytes=plan.frame_map.file_bytes,
+            log_dir=log_dir,
+            ticks_per_s=ticks_per_s,
+            video_jobs=video_jobs,
+        )
+    return FioJobFile(directory=folder, jobs=tuple(jobs), readonly=True)
+
+
+def file_bytes_read(result: FioResult, job_file: FioJobFile, plan: PlannedFile) -> int:
+    """What fio read of one file: its video and audio jobs together."""
+    return sum(
+        result.job(job.name).read.io_bytes
+        for job in job_file.jobs
+        if job.filename == plan.link_name
+    )
+
+
 def play_media(
     runner: FioRunner,
     frame_maps: Sequence[FrameMap],
@@ -413,19 +448,9 @@ def play_media(
     log_dir.mkdir(parents=True)
     video_jobs = trace_video_jobs(buffer_frames, len(planned))
     try:
-        jobs = []
-        for plan in planned:
-            (folder / plan.link_name).symlink_to(plan.frame_map.path.resolve())
-            jobs += trace_jobs(
-                folder,
-                plan.job_name,
-                plan.schedule,
-                file_bytes=plan.frame_map.file_bytes,
-                log_dir=log_dir,
-                ticks_per_s=ticks_per_s,
-                video_jobs=video_jobs,
-            )
-        job_file = FioJobFile(directory=folder, jobs=tuple(jobs), readonly=True)
+        job_file = media_job_file(
+            folder, planned, log_dir, ticks_per_s=ticks_per_s, video_jobs=video_jobs
+        )
         run = runner.run(job_file, label=label)
         results = []
         for plan in planned:
@@ -442,11 +467,7 @@ def play_media(
                 video_jobs=video_jobs,
                 lateness=lateness,
             )
-            read_bytes = sum(
-                run.result.job(job.name).read.io_bytes
-                for job in jobs
-                if job.filename == plan.link_name
-            )
+            read_bytes = file_bytes_read(run.result, job_file, plan)
             results.append(
                 MediaFileResult(
                     frame_map=plan.frame_map,
