@@ -5,6 +5,7 @@ write lock at BEGIN (IMMEDIATE) and wait for each other (busy timeout); WAL lets
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -19,19 +20,44 @@ MOVE_ASIDE = (
     "it was left untouched and this run was not stored; move it aside (recover it with "
     "`sqlite3 FILE .recover`) to start a new history there, or pass --qlab-history FILE|off"
 )
+NO_ROOM_BYTES = 1024 * 1024
+"""Less free than this where SQLite reports an I/O error means the disk is full: a stored run
+(its JSON report included) takes about 100 kB, SQLite's shared-memory index 32 kB."""
+
+
+def _no_room(path: Path) -> bool:
+    """Whether the disk holding the store has too little free for SQLite to work in."""
+    try:
+        return shutil.disk_usage(path.parent).free < NO_ROOM_BYTES
+    except OSError:
+        return False
 
 
 def _problem(path: Path, exc: sqlite3.Error) -> HistoryError:
+    """SQLite's error in the user's words, by its error code: only a file SQLite reads as not
+    a database, or as malformed, is called damaged. On a full disk SQLite fails as soon as it
+    sizes its shared-memory index (SQLITE_IOERR_SHMSIZE) or cannot open its WAL, before any
+    write reports SQLITE_FULL: those are the disk's lack of room, not damage."""
     text = str(exc)
-    if "locked" in text or "busy" in text:
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
         return HistoryError(
             f"history {path} is locked by another program (waited {BUSY_TIMEOUT_S:g} s): "
             "this run was not stored; close that program and the next run stores again"
         )
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return _read_only(path)
-    if "full" in text:
+    if name == "SQLITE_FULL" or "full" in text:
         return full(str(path))
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _no_room(path):
+        return full(str(path))
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or any(
+        word in text for word in ("readonly", "read-only", "unable to open")
+    ):
+        return _read_only(path)
+    if name.startswith("SQLITE_IOERR"):
+        return HistoryError(
+            f"history {path} could not be read or written ({text}): it was left untouched and "
+            "this run was not stored; check the disk it is on, or pass --qlab-history FILE|off"
+        )
     return HistoryError(f"history {path} is damaged ({text}): {MOVE_ASIDE}")
 
 
