@@ -1,10 +1,12 @@
 """The drive history with real fio: a second run of the same folder names the first in the
-terminal, the JSON and the HTML; a damaged, truncated, read-only or locked store costs one
+terminal, the JSON and the HTML; a damaged, truncated, read-only, locked or full store costs one
 warning line, leaves the reports and the exit code as without history, and stays byte-identical."""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -183,3 +185,76 @@ def test_a_store_in_a_read_only_folder_costs_one_warning(
 
     _assert_as_without_history(job, without_history, store, "cannot be written (read-only)")
     assert store.read_bytes() == before
+
+
+def _fill(disk: Path, leave_bytes: int) -> None:
+    """Write a filler file until the disk refuses (ENOSPC), then give back `leave_bytes`."""
+    filler = disk / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    refused: OSError | None = None
+    try:
+        while True:
+            os.write(descriptor, b"\xff" * 4096)
+    except OSError as exc:
+        refused = exc
+    finally:
+        os.close(descriptor)
+    assert refused is not None
+    assert refused.errno == errno.ENOSPC, refused
+    os.truncate(filler, filler.stat().st_size - leave_bytes)
+
+
+@pytest.mark.needs_root
+@pytest.mark.parametrize(
+    "room_bytes", [0, 40 * 1024], ids=["no-room-at-all", "room-to-read-not-to-store"]
+)
+def test_a_store_on_a_full_disk_costs_one_warning_and_keeps_its_runs(
+    main_job: MainJobRunner,
+    tmp_path: Path,
+    without_history: MainJob,
+    mounts: Mounts,
+    room_bytes: int,
+) -> None:
+    """The store on a 1 MiB tmpfs holding one earlier run, the rest filled up. With no room at
+    all SQLite fails sizing its shared-memory index when the store is opened (an I/O error, not
+    damage); with 40 kB left the store opens and the drive's past is read (SQLite's index takes
+    32 kB), but the run's JSON report (about 50 kB) does not fit in the WAL: the write itself
+    meets the full disk."""
+    require_root("a tmpfs")
+    disk = mounts.tmpfs("history-disk", "1m")
+    store = disk / "h.sqlite3"
+    first = main_job.run(tmp_path, *QUICK, "--qlab-history", str(store))
+    earlier = first.volume_report()["history"]
+    assert earlier["qualification"] == 1, first.output
+    assert sorted(disk.iterdir()) == [store]  # the WAL was checkpointed into it and removed
+    before = store.read_bytes()
+    _fill(disk, room_bytes)
+    assert shutil.disk_usage(disk).free == room_bytes
+
+    job = main_job.run(tmp_path, *QUICK, "--qlab-history", str(store))
+
+    assert job.returncode == without_history.returncode == PARTIAL, job.output
+    assert job.outcomes() == without_history.outcomes()
+    assert job.report_path().with_suffix(".html").is_file()
+    assert "Traceback" not in job.output
+    history = job.volume_report()["history"]
+    if room_bytes:
+        assert history["qualification"] == 2
+        assert [run["run_id"] for run in history["runs"]] == [earlier["run_id"]]
+        assert history["run_id"] is None
+        (comparison, warning) = _history_lines(job)
+        assert comparison == history["comparison"]
+    else:
+        assert history is None
+        (warning,) = _history_lines(job)
+    assert warning == (
+        f"WARN history {store} is full (no space left): this run was not stored; free some "
+        "space on its disk and the next run stores again"
+    )
+    assert store.read_bytes() == before
+    (disk / "filler").unlink()
+    with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True) as connection:
+        assert connection.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+        stored = connection.execute("SELECT id, read_mb_s FROM qlab_runs").fetchall()
+    connection.close()
+    assert stored == [(earlier["run_id"], first.volume_report()["measurements"]["read_mb_s"])]
