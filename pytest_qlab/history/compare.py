@@ -43,6 +43,12 @@ def best_full_scale(past: Sequence[RunFigures]) -> RunFigures | None:
     return max(measured, key=lambda figures: figures.read_mb_s or 0.0, default=None)
 
 
+def best_run(past: Sequence[StoredRun]) -> StoredRun | None:
+    """The stored run behind `best_full_scale`, so the advisory can name it for `compare`."""
+    best = best_full_scale([run.figures for run in past])
+    return next((run for run in past if run.figures is best), None)
+
+
 def _percent(before: float, after: float) -> str:
     return f"{round((after - before) / before * 100):+d} %" if before else "n/a"
 
@@ -78,9 +84,10 @@ def comparison_sentence(
     return sentence
 
 
-def history_advisory(past: Sequence[RunFigures] | None, read_mb_s: float | None) -> Advisory:
+def history_advisory(past: Sequence[StoredRun] | None, read_mb_s: float | None) -> Advisory:
     """Warns when this run's read is more than 15 % below the drive's best full-scale
-    qualification; never fails: the measured figures decide the run."""
+    qualification, named by its run id (`compare ID ...` shows the two side by side); never
+    fails: the measured figures decide the run."""
     title = "slower than this drive's best"
 
     def advisory(severity: str, message: str) -> Advisory:
@@ -92,11 +99,12 @@ def history_advisory(past: Sequence[RunFigures] | None, read_mb_s: float | None)
         return advisory("skip", "the drive history is off or could not be read")
     if read_mb_s is None:
         return advisory("skip", "the sequential read was not measured in this run")
-    best = best_full_scale(past)
-    if best is None or best.read_mb_s is None:
+    found = best_run(past)
+    best = None if found is None else found.figures
+    if found is None or best is None or best.read_mb_s is None:
         return advisory("skip", "no earlier full-scale qualification of this drive to compare")
     drop = 1 - read_mb_s / best.read_mb_s
-    where = f"{best.read_mb_s:.0f} MB/s on {best.date} on {best.host}"
+    where = f"run {found.run_id}: {best.read_mb_s:.0f} MB/s on {best.date} on {best.host}"
     if drop > SLOWER_THAN_BEST_FRACTION:
         return advisory(
             "warn",

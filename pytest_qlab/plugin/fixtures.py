@@ -113,8 +113,7 @@ def qlab_history_advisory(
     past = None
     if history is not None:
         key = drive_key(record.drive, str(qlab_volume.mount_point), history.host)
-        runs = history.past(key)
-        past = None if runs is None else [run.figures for run in runs]
+        past = history.past(key)
     read = None if record.sequential_read is None else record.sequential_read.mb_s
     advisory = history_advisory(past, read)
     record.advisories = [*(a for a in record.advisories if a.name != advisory.name), advisory]

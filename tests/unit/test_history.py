@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from pytest_qlab.history.compare import (
 from pytest_qlab.history.errors import HistoryError
 from pytest_qlab.history.identity import DriveKey, drive_key
 from pytest_qlab.history.location import OFF, resolve, sqlite_location
-from pytest_qlab.history.model import NewRun, RunFigures
+from pytest_qlab.history.model import NewRun, RunFigures, StoredRun
 from pytest_qlab.history.store import HistoryStore
 from pytest_qlab.report.cli import main
 
@@ -219,19 +220,30 @@ def test_ordinals(number: int, word: str) -> None:
     assert ordinal(number) == word
 
 
+def stored(run_id: int, run: RunFigures) -> StoredRun:
+    return StoredRun(run_id, SERIAL.key, SERIAL.kind, SERIAL.serial, SERIAL.model, run)
+
+
 def test_the_advisory_warns_beyond_15_percent_below_the_best_full_scale_run() -> None:
+    interrupted = replace(figures(read=9000.0), interrupted=True)
     past = [
-        figures(read=2000.0),
-        figures(read=5000.0, scale=0.1),  # a rehearsal's figure is never the best
-        figures(read=1800.0),
+        stored(1, figures("2026-10-01T00:00:00Z", read=2000.0)),
+        stored(2, figures(read=5000.0, scale=0.1)),  # a rehearsal's figure is never the best
+        stored(3, interrupted),  # nor a partial run's
+        stored(4, figures(read=1800.0)),
     ]
 
-    assert history_advisory(past, 1600.0).severity == "warn"  # 20 % below 2000
-    assert "20% below" in history_advisory(past, 1600.0).message
+    warning = history_advisory(past, 1600.0)
+    assert warning.severity == "warn"  # 20 % below 2000
+    assert "20% below this drive's best full-scale qualification (run 1: 2000 MB/s on " in (
+        warning.message
+    )
+    assert "2026-10-01 on FOH-Mac)" in warning.message
     assert history_advisory(past, 1750.0).severity == "ok"  # 12.5 % below
     assert history_advisory(past, None).severity == "skip"
     assert history_advisory(None, 1600.0).severity == "skip"
-    assert history_advisory([figures(read=2000.0, scale=0.5)], 100.0).severity == "skip"
+    only_rehearsal = [stored(1, figures(read=2000.0, scale=0.5))]
+    assert history_advisory(only_rehearsal, 100.0).severity == "skip"
 
 
 def test_the_trend_holds_every_qualification_in_order_with_this_run_last() -> None:
