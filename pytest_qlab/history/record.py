@@ -19,13 +19,15 @@ def _number(value: JsonValue) -> float | None:
     return float(value)
 
 
-def dropped_frames(measurements: dict[str, JsonValue]) -> int | None:
-    """Frames dropped over every replay the run made; None when no replay ran."""
+def dropped_frames(volume: VolumeReport) -> int | None:
+    """Frames dropped over every replay the run made, the show's own files (--qlab-media)
+    included; None when no replay ran."""
     found = [
         number
-        for key, value in measurements.items()
+        for key, value in volume.measurements.items()
         if key.endswith("_dropped_frames") and (number := _number(value)) is not None
     ]
+    found += [item.dropped_frames for item in volume.media if item.dropped_frames is not None]
     return int(sum(found)) if found else None
 
 
@@ -55,7 +57,7 @@ def figures_of(
         ready=volume.ready,
         read_mb_s=_number(measured.get("read_mb_s")),
         max_streams=None if streams is None else int(streams),
-        dropped_frames=dropped_frames(measured),
+        dropped_frames=dropped_frames(volume),
         throttled=throttled(measured),
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.history import schema
 from pytest_qlab.history.compare import (
@@ -26,8 +27,11 @@ from pytest_qlab.history.errors import HistoryError
 from pytest_qlab.history.identity import DriveKey, drive_key
 from pytest_qlab.history.location import OFF, resolve, sqlite_location
 from pytest_qlab.history.model import NewRun, RunFigures, StoredRun
+from pytest_qlab.history.record import figures_of
 from pytest_qlab.history.store import HistoryStore
 from pytest_qlab.report.cli import main
+from pytest_qlab.report.model import MediaReport, QlabReport
+from tests.unit.test_report_cli import _report, _volume
 
 SERIAL = DriveKey("serial", "Samsung SSD 990/S4EWNX0R123456", "S4EWNX0R123456", "Samsung SSD 990")
 
@@ -85,6 +89,68 @@ def test_a_run_is_stored_with_its_figures_measurements_and_report(tmp_path: Path
     engine.dispose()
     assert sorted(rows) == [("max_streams", 6.0), ("read_mb_s", 2012.0)]  # numbers only
     assert mode == "wal"
+
+
+def _media(dropped: int | None) -> MediaReport:
+    return MediaReport(
+        path="media/clip-01.mov",
+        codec="ProRes 422 HQ",
+        fourcc="apch",
+        raster="1920x1080",
+        fps=25.0,
+        frames=250,
+        duration_s=10.0,
+        mean_mb_s=27.5,
+        peak_mb_s=30.0,
+        frames_played=None if dropped is None else 125,
+        dropped_frames=dropped,
+        worst_lateness_ms=None,
+        latency_p999_ms=None,
+        bytes_read=None,
+    )
+
+
+def test_a_run_is_stored_with_every_replays_drops_its_throttling_and_its_streams() -> None:
+    measured = {
+        "read_mb_s": 1611.0,
+        "max_streams": 5,
+        "normal_playback_dropped_frames": 0,
+        "crossfade_peak_dropped_frames": 3,
+        "sustained_read_throttled": False,
+        "sustained_write_throttled": True,
+    }
+    volume = _volume("Show", Rating.ACCEPTABLE, **measured)
+    volume.media = [_media(2), _media(None)]
+    qlab = QlabReport.model_validate(_report(volume)["qlab"])
+    bare = QlabReport.model_validate(_report(_volume("Bare", Rating.ACCEPTABLE))["qlab"])
+
+    run = figures_of(
+        qlab, qlab.volumes[0], host="FOH-Mac", date_utc="2026-12-01T00:00:00Z", qlab_version="1"
+    )
+    nothing = figures_of(
+        bare, bare.volumes[0], host="FOH-Mac", date_utc="2026-12-01T00:00:00Z", qlab_version="1"
+    )
+
+    assert (run.read_mb_s, run.max_streams, run.rating, run.ready) == (
+        1611.0,
+        5,
+        "acceptable",
+        True,
+    )
+    assert run.dropped_frames == 5  # the crossfade's 3 and the show's own file's 2
+    assert run.throttled is True
+    assert (run.host, run.fio_version, run.profile, run.rehearsal) == (
+        "FOH-Mac",
+        "fio-3.33",
+        "default",
+        False,
+    )
+    assert (nothing.read_mb_s, nothing.max_streams, nothing.dropped_frames, nothing.throttled) == (
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_runs_come_back_oldest_first_and_by_drive(tmp_path: Path) -> None:
