@@ -1,6 +1,9 @@
 """The history's tables (SQLAlchemy Core) and their migrations, versioned in a table of their
 own: `qlab_schema` holds the version, and each migration moves the store one version on inside
 the transaction that holds the store's write lock, so two runs starting at once migrate it once.
+Not Alembic: the migrations run on a technician's machine at the end of a qualification, so they
+ship as plain package code (no migration folder or env.py to find), are one transaction on SQLite
+and PostgreSQL alike, and are tested from version 1 in a unit test.
 
 Version 1: drives and runs (each run's figures, its measurements and its JSON report as JSON).
 Version 2: `qlab_figures`, every numeric measurement of a run as a row, so a shared inventory
