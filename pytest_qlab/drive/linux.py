@@ -26,6 +26,7 @@ SYS_ROOT = Path("/sys")
 MOUNTINFO = Path("/proc/self/mountinfo")
 LSBLK_COLUMNS = "KNAME,NAME,TRAN,MODEL,SERIAL,REV,ROTA,SIZE,TYPE,FSTYPE,MOUNTPOINT,LABEL,UUID"
 LSBLK_TIMEOUT_S = 10.0
+BLKID_TIMEOUT_S = 10.0
 SECTOR_BYTES = 512
 """sysfs `size` counts 512-byte sectors whatever the drive's block size."""
 MAX_STACK_DEPTH = 8
@@ -233,6 +234,14 @@ def _lsblk_device(item: dict[str, Any]) -> LsblkDevice:
     )
 
 
+def _blkid_uuid(run: Runner, device: str) -> str | None:
+    """lsblk reads a filesystem's UUID from udev's database, which containers and minimal
+    systems lack; blkid reads it from the filesystem itself where the device is readable. The
+    UUID is the drive history's key for a drive that names no serial."""
+    found = run(["blkid", "-s", "UUID", "-o", "value", device], BLKID_TIMEOUT_S)
+    return clean_text(found.stdout) if found.ok else None
+
+
 @dataclass
 class _BlockDevice:
     dev_dir: Path
@@ -307,6 +316,9 @@ def probe_linux(
             drive.volume_name = volume.label
             drive.volume_uuid = volume.uuid
             drive.filesystem = drive.filesystem or volume.fstype
+
+    if drive.volume_uuid is None:
+        drive.volume_uuid = _blkid_uuid(run, drive.device)
 
     _decide_bus(drive, block.disk_dir, lsblk_disk.tran if lsblk_disk else None, sys_root)
     _decide_solid_state(drive, block.disk_dir)

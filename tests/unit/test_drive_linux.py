@@ -563,3 +563,34 @@ def test_overlay_and_network_filesystems_resolve_without_raising(tmp_path: Path)
 def test_probe_drive_picks_the_linux_backend(tmp_path: Path) -> None:
     drive = probe_drive(tmp_path, platform="linux", run=FakeCommands({}))
     assert drive.platform == "linux"
+
+
+def test_a_volume_uuid_lsblk_does_not_know_is_read_by_blkid(tmp_path: Path) -> None:
+    """Without udev's database (a container, a minimal system) lsblk lists no UUID; blkid
+    reads it from the filesystem, so the drive history keys the drive by it."""
+    fake = _nvme_tree(tmp_path, {})
+    uuid = "9e525a78-486c-4780-8497-1aafdea744bd"
+    run = FakeCommands({"lsblk": (0, NVME_LSBLK), "blkid": (0, f"{uuid}\n")})
+    known = json.loads(NVME_LSBLK)
+    known["blockdevices"][0]["children"][0]["uuid"] = uuid.upper()
+    listed = FakeCommands({"lsblk": (0, json.dumps(known))})
+
+    found = probe_linux(
+        tmp_path, run, sys_root=fake.root, mountinfo=fake.mountinfo, device_number=(259, 2)
+    )
+    from_lsblk = probe_linux(
+        tmp_path, listed, sys_root=fake.root, mountinfo=fake.mountinfo, device_number=(259, 2)
+    )
+    without = probe_linux(
+        tmp_path,
+        FakeCommands({"lsblk": (0, NVME_LSBLK)}),
+        sys_root=fake.root,
+        mountinfo=fake.mountinfo,
+        device_number=(259, 2),
+    )
+
+    assert found.volume_uuid == uuid
+    assert ("blkid", "-s", "UUID", "-o", "value", "/dev/nvme0n1p2") in run.calls
+    assert from_lsblk.volume_uuid == uuid.upper()
+    assert not any(call[0] == "blkid" for call in listed.calls)
+    assert without.volume_uuid is None

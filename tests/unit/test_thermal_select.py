@@ -148,7 +148,7 @@ def test_the_linux_probe_and_the_monitor_agree_on_the_sensor(tmp_path: Path) -> 
     assert (summary.temperature_min_c, summary.temperature_max_c) == (31.9, 85.1)
     assert (summary.temperature_warning_c, summary.temperature_critical_c) == (80.8, 84.8)
     assert summary.at_or_above_critical
-    assert run.calls == ["lsblk", "smartctl"]  # the probe's; the monitor ran nothing
+    assert run.calls == ["lsblk", "blkid", "smartctl"]  # the probe's; the monitor ran nothing
 
 
 def test_linux_falls_back_to_smartctl_when_the_hwmon_file_is_gone(tmp_path: Path) -> None:
