@@ -1,7 +1,10 @@
-"""The --qlab-* options and their ini twins: help, validation, precedence, and an inert plugin."""
+"""The --qlab-* options and their ini twins: help, validation, precedence (the drive history's
+included), and an inert plugin."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -237,3 +240,40 @@ def test_plugin_is_inert_even_with_a_bad_qlab_ini_value(pytester: pytest.Pyteste
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
 
     assert result.ret == pytest.ExitCode.OK, result.stderr.str()
+
+
+def _stored_runs(store: Path) -> int:
+    with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM qlab_runs").fetchone()
+    connection.close()
+    return int(count)
+
+
+def test_the_ini_history_is_used_and_the_command_line_overrides_it(
+    qlab_pytester: pytest.Pytester,
+    run_qlab: Callable[..., pytest.RunResult],
+    fio_stand_in: Path,
+    volume: Path,
+) -> None:
+    """`qlab_history = FILE|off` in the ini, as a station's pytest.ini sets it; the advisories
+    only (nothing measured), which are stored as a run like any other."""
+    ini_store = qlab_pytester.path / "ini-history" / "h.sqlite3"
+    cli_store = qlab_pytester.path / "cli-history" / "h.sqlite3"
+    quick = ("--volume", str(volume), "-k", "advisory", "--fio", str(fio_stand_in))
+    qlab_pytester.makeini(f"[pytest]\nqlab_history = {ini_store}\n")
+
+    from_ini = run_qlab(*quick)
+    from_cli = run_qlab(*quick, "--qlab-history", str(cli_store))
+    qlab_pytester.makeini("[pytest]\nqlab_history = off\n")
+    off_reports = qlab_pytester.path / "off-reports"
+    off = run_qlab(*quick, "--qlab-report-dir", str(off_reports))
+
+    assert "Traceback" not in from_ini.stdout.str() + from_cli.stdout.str() + off.stdout.str()
+    from_ini.stdout.fnmatch_lines([f"history: stored * as run 1 in {ini_store}"])
+    from_cli.stdout.fnmatch_lines([f"history: stored * as run 1 in {cli_store}"])
+    assert (_stored_runs(ini_store), _stored_runs(cli_store)) == (1, 1)
+    assert not [line for line in off.stdout.lines if line.startswith(("history", "WARN history"))]
+    (off_json,) = off_reports.glob("*.json")
+    (off_volume,) = json.loads(off_json.read_text(encoding="utf-8"))["qlab"]["volumes"]
+    assert off_volume["history"] is None
+    assert _stored_runs(ini_store) == 1
