@@ -1,6 +1,7 @@
 """The drive history on a real PostgreSQL, started for these tests as an unprivileged user in a
-temp folder (Debian's `postgresql` package): the same behaviour as on SQLite, concurrent writers
-on PostgreSQL and SQLite, and an unreachable server that costs one warning line."""
+temp folder (Debian's `postgresql` package): the same behaviour as on SQLite (the history and
+compare commands reading it by URL included), concurrent writers on PostgreSQL and SQLite, and an
+unreachable server that costs one warning line."""
 
 from __future__ import annotations
 
@@ -94,6 +95,29 @@ def test_two_runs_on_postgresql_compare_as_on_sqlite(
     assert two["comparison"] in second.stdout
     assert two["store"] == fresh_database  # no password in it to hide
     assert not main_job.data_home.exists()  # nothing went to the default file
+    listed = _report_command("history", "--db", fresh_database)
+    assert f"history {fresh_database}: 1 drive(s), 2 runs" in listed
+    for run_id in (one["run_id"], two["run_id"]):
+        assert f"  run {run_id}: " in listed
+    compared = _report_command(
+        "compare", str(one["run_id"]), str(two["run_id"]), "--db", fresh_database
+    )
+    assert f"run {one['run_id']} (" in compared
+    assert f"run {two['run_id']} (" in compared
+
+
+def _report_command(*arguments: str) -> str:
+    """`python -m pytest_qlab.report ...`, as a rental house's office reads the shared history."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_qlab.report", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
 
 
 WRITER = """
