@@ -77,7 +77,14 @@ def open_run(options: QlabOptions) -> QlabSession:
         fleet = None
         if hosts:
             ssh_config = Path(options.ssh_config).expanduser() if options.ssh_config else None
-            fleet = open_fleet(hosts, fio, plan.scratch_bytes, resources, ssh_config=ssh_config)
+            fleet = open_fleet(
+                hosts,
+                fio,
+                plan.scratch_bytes,
+                resources,
+                ssh_config=ssh_config,
+                shared_storage=profile.shared_storage,
+            )
         session = QlabSession(
             options=options,
             targets=(*targets, *(fleet.targets() if fleet is not None else ())),

@@ -110,6 +110,7 @@ def open_fleet(
     resources: ExitStack,
     *,
     ssh_config: Path | None = None,
+    shared_storage: bool = False,
 ) -> Fleet:
     """Raises HostError naming the first host that cannot take part; what was opened by then is
     in `resources` and closes with it."""
@@ -131,16 +132,30 @@ def open_fleet(
     for result in checked:
         if isinstance(result, HostError):
             raise result
-    run_id = new_run_id()
+    fleet_run = new_run_id()
+    storages: set[str] = set()
     for index, (ssh, result) in enumerate(zip(shells, checked, strict=True)):
         assert isinstance(result, tuple)
         facts, drive = result
         target = host_target(ssh.target, facts)
+        # each host its own folder: on shared storage the hosts' volumes are one folder
+        run_id = f"{fleet_run}-h{index:02d}"
         marker = ScratchMarker(
             run_id=run_id, pid=os.getpid(), host=socket.gethostname(), started_at=local_timestamp()
         )
+        storage = _storage_identity(facts, shared_storage)
+        first_on_storage = storage not in storages
+        storages.add(storage)
         key = drive_key(drive.whole_disk, target.path) if drive.whole_disk else None
-        keeper = HostKeeper(ssh, facts.path, run_id, marker, key)
+        keeper = HostKeeper(
+            ssh,
+            facts.path,
+            run_id,
+            marker,
+            key if first_on_storage else None,
+            fleet_run=fleet_run,
+            lock_volume=first_on_storage,
+        )
         work_dir = control_dir / f"host-{index:02d}"
         runner = HostRunner(fio, work_dir, fleet.rounds, target.key, keeper.local_port)
         fleet.hosts[target.key] = FleetHost(target, ssh, facts, drive, keeper, runner)
@@ -159,6 +174,16 @@ def open_fleet(
         if isinstance(problem, HostError):
             raise problem
     return fleet
+
+
+def _storage_identity(facts: VolumeFacts, shared_storage: bool) -> str:
+    """Hosts on one storage lock it once: a share by its server and export, everything when
+    the profile says the hosts share one storage; otherwise each host's own volume."""
+    if shared_storage:
+        return "the profile's shared storage"
+    if facts.network_storage:
+        return facts.filesystem_source
+    return f"{facts.host_name}:{facts.path}"
 
 
 def _remove_tree(path: Path) -> None:

@@ -3,13 +3,15 @@
 # ends, is interrupted, or loses its connection.
 #
 # Arguments: volume run_id marker_json holder_json drive_lock_dir drive_key heartbeat_s
+#            fleet_run lock_volume (1, or 0 where another host of this run holds that storage)
 # Prints (one per line, tab-separated): removed/left (leftovers), busy, locked, serving PID,
 # failed REASON, stopped. Reads: start, alive, stop, keep (as stop, the files kept).
 # Only core perl built-ins: macOS and Debian's perl-base both have them.
 use strict;
 use warnings;
 
-my ($volume, $run_id, $marker, $holder, $lock_dir, $drive_key, $heartbeat_s) = @ARGV;
+my ($volume, $run_id, $marker, $holder, $lock_dir, $drive_key, $heartbeat_s, $fleet_run,
+    $lock_volume) = @ARGV;
 my $root = "$volume/.pytest-qlab";
 my $run_dir = "$root/$run_id";
 my $socket = "$run_dir/fio.sock";
@@ -17,6 +19,7 @@ my ($LOCK_EX, $LOCK_NB) = (2, 4);
 my $server_pid = 0;
 my $made_run_dir = 0;
 my $drive_lock;
+my $volume_lock;
 $| = 1;
 
 sub say_line { print join("\t", @_), "\n"; }
@@ -70,7 +73,7 @@ sub finish {
     # our locks' files go with us (we hold them, so no other run is using them), then the
     # scratch root if nothing else is in it
     unlink("$lock_dir/$drive_key.lock") if $drive_lock;
-    unlink("$root/lock");
+    unlink("$root/lock") if $volume_lock;
     rmdir($root);
     say_line('stopped');
     exit 0;
@@ -82,7 +85,7 @@ if (-l $root || (-e $root && !-d $root)) {
     exit 70;
 }
 mkdir($root);
-my $volume_lock = lock_file("$root/lock");
+$volume_lock = $lock_volume ? lock_file("$root/lock") : undef;
 if ($drive_key ne '-') {
     mkdir($lock_dir, 0777);
     $drive_lock = lock_file("$lock_dir/$drive_key.lock");
@@ -93,6 +96,7 @@ my $root_dev = (lstat($root))[0];
 opendir(my $dh, $root) or do { say_line('failed', "cannot read $root: $!"); exit 70; };
 for my $name (sort grep { $_ ne '.' && $_ ne '..' && $_ ne 'lock' } readdir($dh)) {
     my $path = "$root/$name";
+    next if index($name, $fleet_run) == 0;    # another host of this very run, on shared storage
     if (-l $path) { say_line('left', $path, 'a symbolic link pytest-qlab did not make'); next; }
     if (!-d $path) { say_line('left', $path, 'a file pytest-qlab did not write'); next; }
     if ((lstat($path))[0] != $root_dev) { say_line('left', $path, 'a mount point'); next; }

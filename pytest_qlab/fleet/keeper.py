@@ -54,6 +54,10 @@ class HostKeeper:
     run_id: str
     marker: ScratchMarker
     drive_key: str | None
+    fleet_run: str = ""
+    """The run's id, which every host's folder name starts with: never a leftover to clean."""
+    lock_volume: bool = True
+    """False where another host of this run already holds the same storage's lock."""
     local_port: int = field(default_factory=free_local_port)
     cleanup: LeftoverCleanup | None = None
     server_pid: int | None = None
@@ -88,6 +92,8 @@ class HostKeeper:
             DRIVE_LOCK_DIR,
             self.drive_key or "-",
             str(HEARTBEAT_TIMEOUT_S),
+            self.fleet_run,
+            "1" if self.lock_volume else "0",
         ]
         forward = f"127.0.0.1:{self.local_port}:{self.socket_path}"
         argv = self.ssh.ssh_argv("-o", "ExitOnForwardFailure=yes", "-L", forward)
