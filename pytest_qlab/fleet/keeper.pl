@@ -4,6 +4,7 @@
 #
 # Arguments: volume run_id marker_json holder_json drive_lock_dir drive_key heartbeat_s
 #            fleet_run lock_volume (1, or 0 where another host of this run holds that storage)
+#            socket_dir (short, private: a Unix socket path must fit in 104 bytes)
 # Prints (one per line, tab-separated): removed/left (leftovers), busy, locked, serving PID,
 # failed REASON, stopped. Reads: start, alive, stop, keep (as stop, the files kept).
 # Only core perl built-ins: macOS and Debian's perl-base both have them.
@@ -11,10 +12,10 @@ use strict;
 use warnings;
 
 my ($volume, $run_id, $marker, $holder, $lock_dir, $drive_key, $heartbeat_s, $fleet_run,
-    $lock_volume) = @ARGV;
+    $lock_volume, $socket_dir) = @ARGV;
 my $root = "$volume/.pytest-qlab";
 my $run_dir = "$root/$run_id";
-my $socket = "$run_dir/fio.sock";
+my $socket = "$socket_dir/fio.sock";
 my ($LOCK_EX, $LOCK_NB) = (2, 4);
 my $server_pid = 0;
 my $made_run_dir = 0;
@@ -63,6 +64,7 @@ sub finish {
     my ($keep) = @_;
     stop_server();
     unlink($socket);
+    rmdir($socket_dir);
     if ($keep) {
         my $kept = $marker;
         $kept =~ s/"kept":false/"kept":true/;
@@ -136,6 +138,7 @@ while (1) {
         my $command = $1;
         if ($command eq 'start') {
             if (!mkdir($run_dir, 0700)) { say_line('failed', "cannot create $run_dir: $!"); next; }
+            if (!mkdir($socket_dir, 0700)) { say_line('failed', "cannot create $socket_dir: $!"); next; }
             $made_run_dir = 1;
             if (open(my $fh, '>', "$run_dir/pytest-qlab-scratch.json")) { print {$fh} $marker; close $fh; }
             else { say_line('failed', "cannot write to $run_dir: $!"); next; }

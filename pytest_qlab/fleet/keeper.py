@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import secrets
 import socket
 import subprocess
 import threading
@@ -70,9 +71,14 @@ class HostKeeper:
     def run_dir(self) -> PurePosixPath:
         return self.volume / SCRATCH_ROOT_NAME / self.run_id
 
+    socket_dir: PurePosixPath = field(
+        default_factory=lambda: PurePosixPath(f"/tmp/pytest-qlab-{secrets.token_hex(6)}")
+    )
+    """Private (0700) on the host, and short: a Unix socket's path must fit in 104 bytes."""
+
     @property
     def socket_path(self) -> PurePosixPath:
-        return self.run_dir / "fio.sock"
+        return self.socket_dir / "fio.sock"
 
     @property
     def label(self) -> str:
@@ -94,6 +100,7 @@ class HostKeeper:
             str(HEARTBEAT_TIMEOUT_S),
             self.fleet_run,
             "1" if self.lock_volume else "0",
+            str(self.socket_dir),
         ]
         forward = f"127.0.0.1:{self.local_port}:{self.socket_path}"
         argv = self.ssh.ssh_argv("-o", "ExitOnForwardFailure=yes", "-L", forward)

@@ -25,6 +25,8 @@ class Rounds:
         self._asked: dict[str, Submission] = {}
         self._answers: dict[str, FioRun | BaseException] = {}
         self._lost: dict[str, FioError] = {}
+        self._stopped_by: str | None = None
+        """Set when the run was interrupted: every host's waiting run ends with it."""
         self._local = threading.local()
 
     def inside(self) -> bool:
@@ -61,8 +63,8 @@ class Rounds:
         except BaseException as exc:
             with self._condition:
                 # wake every waiting host with the interruption, so no thread is left behind
-                for host in list(self._asked):
-                    self._answers[host] = FioInterruptedError(None, type(exc).__name__)
+                name = exc.signal_name if isinstance(exc, FioInterruptedError) else None
+                self._stopped_by = name or type(exc).__name__
                 self._asked.clear()
                 self._condition.notify_all()
             for thread in threads:
@@ -97,9 +99,14 @@ class Rounds:
         if lost is not None:
             raise lost
         with self._condition:
-            self._asked[host] = submission
-            self._condition.notify_all()
-            self._condition.wait_for(lambda: host in self._answers)
+            if self._stopped_by is None:
+                self._asked[host] = submission
+                self._condition.notify_all()
+                self._condition.wait_for(
+                    lambda: host in self._answers or self._stopped_by is not None
+                )
+            if self._stopped_by is not None and host not in self._answers:
+                raise FioInterruptedError(None, self._stopped_by)
             answer = self._answers.pop(host)
         if isinstance(answer, BaseException):
             raise answer
