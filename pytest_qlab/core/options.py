@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_qlab.core.verdict import Rating
+from pytest_qlab.fleet.errors import HostError
+from pytest_qlab.fleet.hosts import parse_host
 from pytest_qlab.history.errors import HistoryError
 from pytest_qlab.history.location import OFF, is_url, parse_url
 
@@ -94,6 +96,15 @@ def history_setting(text: str) -> str:
     return text
 
 
+def host_address(text: str) -> str:
+    """An ssh:// host volume, checked for its form only: the host is reached when the run opens."""
+    try:
+        parse_host(text)
+    except HostError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
 def non_empty_path(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path was given")
@@ -124,6 +135,10 @@ class QlabOptions:
     history: str | None = None
     """--qlab-history as given: a file, a database URL or "off"; None: the default file in the
     user's data folder."""
+    hosts: tuple[str, ...] = ()
+    """--qlab-host ssh:// addresses as typed: other machines' volumes, measured at once."""
+    ssh_config: str | None = None
+    """--qlab-ssh-config: the ssh_config file for the hosts."""
 
     @property
     def rehearsal(self) -> bool:

@@ -297,6 +297,9 @@ class ShowProfile(BaseModel):
     player_buffer_frames: int = Field(default=3, ge=0, le=120)
     phases: tuple[PhaseSpec, ...] | None = Field(default=None, min_length=1, max_length=24)
     """The show pattern's phases; default: `default_phases` (2.5 h)."""
+    shared_storage: bool = False
+    """The fleet hosts' volumes are one storage (a SAN, or a NAS whose identity the hosts
+    cannot show): the fleet line then says what it carried for all of them at once."""
     derived_from: tuple[str, ...] = Field(default=(), max_length=64)
     """How the streams were found, one line each, when they come from the show's own media
     (shown instead of the streams' own derivation)."""

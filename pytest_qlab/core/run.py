@@ -22,6 +22,9 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.stream_flags import profile_from_streams
 from pytest_qlab.drive import DriveInfo, probe_drive
 from pytest_qlab.fio import locate_fio
+from pytest_qlab.fleet.errors import HostError
+from pytest_qlab.fleet.fleet import open_fleet
+from pytest_qlab.fleet.hosts import parse_hosts
 from pytest_qlab.media.cache import check_cache
 from pytest_qlab.media.framemap import FrameMap, read_frame_map
 from pytest_qlab.media.selection import media_files, volume_of
@@ -47,12 +50,20 @@ def resolve_targets(volumes: Sequence[str]) -> tuple[TargetVolume, ...]:
 
 
 def open_run(options: QlabOptions) -> QlabSession:
-    """Raises a QlabError subclass (VolumeError, MediaError, ProfileError, FioError) that says
-    what to do, holding nothing by then. The caller closes the run (`QlabSession.close`)."""
-    targets = resolve_targets(options.volumes)
+    """Raises a QlabError subclass (VolumeError, MediaError, ProfileError, FioError, HostError)
+    that says what to do, holding nothing by then. The caller closes the run
+    (`QlabSession.close`)."""
+    hosts = parse_hosts(options.hosts)
+    # hosts alone measure no local volume; with neither, the system's temp folder is measured
+    targets = resolve_targets(options.volumes) if options.volumes or not hosts else ()
     media = show_media(options.media, targets)
     # the show is checked before fio: what the user typed first, then what is installed
     profile, stream_files = _show_profile(options, media, [target.path for target in targets])
+    if hosts and (media or stream_files.on_any()):
+        raise HostError(
+            "the show's own media play on this machine's volumes only, not with --qlab-host; "
+            "qualify the hosts with a profile of rates (no media or frames_from streams)"
+        )
     fio = locate_fio(options.fio)
     plan = SetupCheckPlan.for_profile(profile, options.time_scale)
     drives = {target.path: probe_drive(target.path) for target in targets}
@@ -63,13 +74,30 @@ def open_run(options: QlabOptions) -> QlabSession:
             resources.callback(claims[target.path].release)
         for lock in lock_drives(_drive_keys(drives)):  # and one per drive, whichever folder
             resources.callback(lock.release)
+        fleet = None
+        if hosts:
+            ssh_config = Path(options.ssh_config).expanduser() if options.ssh_config else None
+            fleet = open_fleet(
+                hosts,
+                fio,
+                plan.scratch_bytes,
+                resources,
+                ssh_config=ssh_config,
+                shared_storage=profile.shared_storage,
+            )
         session = QlabSession(
             options=options,
-            targets=targets,
+            targets=(*targets, *(fleet.targets() if fleet is not None else ())),
             fio=fio,
             profile=profile,
             resources=resources.pop_all(),
+            fleet=fleet,
         )
+    if fleet is not None:
+        for host in fleet.hosts.values():
+            record = session.volume(host.target)
+            record.drive = host.drive
+            record.leftovers = host.keeper.cleanup
     for target in targets:
         record = session.volume(target)
         record.leftovers = claims[target.path].cleanup

@@ -16,6 +16,8 @@ from pytest_qlab.core.verdict import (
     rate,
 )
 from pytest_qlab.fio.runner import FioBinary
+from pytest_qlab.fleet.checks import FleetSetupCheck
+from pytest_qlab.fleet.fleet import Fleet
 from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
 
 
@@ -31,13 +33,17 @@ class QlabSession:
     """Every scratch directory this run created, for the last-resort cleanup at exit."""
     resources: ExitStack = field(default_factory=ExitStack)
     """Released by `close`, last taken first: scratch folders, then drive and volume locks."""
+    fleet: Fleet | None = None
+    """The --qlab-host machines, measured at the same moment."""
+    fleet_checks: dict[str, FleetSetupCheck] | None = None
+    """Each host's setup check, made when the first host's test asks for one."""
 
     def __post_init__(self) -> None:
         for target in self.targets:
-            self.volumes[str(target.path)] = VolumeRecord(target)
+            self.volumes[target.key] = VolumeRecord(target)
 
     def volume(self, target: TargetVolume) -> VolumeRecord:
-        return self.volumes[str(target.path)]
+        return self.volumes[target.key]
 
     def add_scratch(self, scratch: ScratchSpace) -> None:
         """Removed when the run closes unless the user keeps the files: the last resort after

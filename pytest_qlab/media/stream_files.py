@@ -31,6 +31,10 @@ class StreamFiles:
     def on(self, volume: Path) -> dict[SourceKey, FrameMap]:
         return self.per_volume.get(volume, {})
 
+    def on_any(self) -> bool:
+        """Some stream plays a movie's frames on some volume."""
+        return any(self.per_volume.values())
+
 
 def _stream_lists(data: dict[str, object]) -> Iterator[tuple[str, list[object]]]:
     """Every `[[...streams]]` list of a profile, with the dotted name its errors use."""

@@ -24,6 +24,8 @@ from pytest_qlab.core.verdict import Rating, Requirement
 from pytest_qlab.drive import probe_drive
 from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
+from pytest_qlab.fleet.checks import FleetSetupCheck
+from pytest_qlab.fleet.client import HostLostError
 from pytest_qlab.history.compare import history_advisory
 from pytest_qlab.history.identity import drive_key
 from pytest_qlab.modes.media import MediaCheck
@@ -97,6 +99,13 @@ def qlab_volume(request: pytest.FixtureRequest, qlab_session: QlabSession) -> Ta
 def qlab_advisories(qlab_session: QlabSession, qlab_volume: TargetVolume) -> dict[str, Advisory]:
     """Pre-show advisories for this volume by name, read once (mdutil, pmset, tmutil, SMART)."""
     record = qlab_session.volume(qlab_volume)
+    if qlab_session.fleet is not None and qlab_volume.host is not None:
+        host = qlab_session.fleet.host(qlab_volume)
+        platform = {"Darwin": "darwin", "Linux": "linux"}.get(host.facts.platform, "other")
+        record.advisories = collect_advisories(
+            qlab_volume.path, host.drive, platform, run=host.ssh.run
+        )
+        return {advisory.name: advisory for advisory in record.advisories}
     drive = record.drive or probe_drive(qlab_volume.path)
     record.advisories = collect_advisories(qlab_volume.path, drive)
     return {advisory.name: advisory for advisory in record.advisories}
@@ -120,6 +129,13 @@ def qlab_history_advisory(
     return advisory
 
 
+def _local_only(volume: TargetVolume, what: str) -> None:
+    if volume.host is not None:
+        pytest.skip(
+            f"{what} run on this machine's volumes only, not yet on --qlab-host {volume.host}"
+        )
+
+
 @pytest.fixture(scope="session")
 def qlab_setup_plan(qlab_session: QlabSession) -> SetupCheckPlan:
     return SetupCheckPlan.for_profile(qlab_session.profile, qlab_session.options.time_scale)
@@ -129,7 +145,11 @@ def qlab_setup_plan(qlab_session: QlabSession) -> SetupCheckPlan:
 def qlab_scratch(
     qlab_volume: TargetVolume, qlab_session: QlabSession, qlab_setup_plan: SetupCheckPlan
 ) -> Iterator[ScratchSpace]:
-    """<volume>/.pytest-qlab/<run-id>/, removed at teardown (also after Ctrl-C and SIGTERM)."""
+    """<volume>/.pytest-qlab/<run-id>/, removed at teardown (also after Ctrl-C and SIGTERM).
+    A host's is its keeper's, removed on that host when the run or its connection ends."""
+    if qlab_session.fleet is not None and qlab_volume.host is not None:
+        yield ScratchSpace(qlab_volume, qlab_session.fleet.host(qlab_volume).keeper.run_id)
+        return
     try:
         check_free_space(qlab_volume, qlab_setup_plan.scratch_bytes)
         scratch = ScratchSpace(qlab_volume, new_run_id())
@@ -149,7 +169,11 @@ def qlab_scratch(
 
 @pytest.fixture(scope="session")
 def qlab_runner(qlab_scratch: ScratchSpace, qlab_session: QlabSession) -> Iterator[FioRunner]:
-    """fio runner whose job, output and log files stay off the volume under test."""
+    """fio runner whose job, output and log files stay off the volume under test; a host's
+    joins every host's runs into one fio client run."""
+    if qlab_session.fleet is not None and qlab_scratch.volume.host is not None:
+        yield qlab_session.fleet.host(qlab_scratch.volume).runner
+        return
     with tempfile.TemporaryDirectory(prefix="pytest-qlab-control-") as control_dir:
         yield FioRunner(qlab_session.fio, Path(control_dir))
 
@@ -162,8 +186,20 @@ def qlab_setup_check(
     qlab_session: QlabSession,
     qlab_volume: TargetVolume,
 ) -> SetupCheck:
-    """The setup check's measurements on this volume, each taken once."""
+    """The setup check's measurements on this volume, each taken once; on a fleet host, taken
+    on every host at the same moment."""
     record = qlab_session.volume(qlab_volume)
+    fleet = qlab_session.fleet
+    if fleet is not None and qlab_volume.host is not None:
+        checks = qlab_session.fleet_checks
+        if checks is None:
+            checks = qlab_session.fleet_checks = FleetSetupCheck.for_fleet(
+                fleet,
+                qlab_setup_plan,
+                qlab_session.profile,
+                lambda host: qlab_session.volume(host.target),
+            )
+        return checks[qlab_volume.key]
     return SetupCheck(qlab_runner, qlab_scratch, qlab_setup_plan, qlab_session.profile, record)
 
 
@@ -176,6 +212,7 @@ def qlab_media(
 ) -> MediaCheck:
     """The show's own media on this volume, replayed read-only; skips a volume without any."""
     record = qlab_session.volume(qlab_volume)
+    _local_only(qlab_volume, "the show's own media")
     if not record.media:
         pytest.skip(f"no --qlab-media on {qlab_volume.name}")
     buffer_frames = qlab_session.profile.player_buffer_frames
@@ -205,6 +242,7 @@ def qlab_progress(request: pytest.FixtureRequest, qlab_session: QlabSession) -> 
 def qlab_thermal(qlab_session: QlabSession, qlab_volume: TargetVolume) -> Iterator[ThermalMonitor]:
     """The drive's temperature, watched by one background thread per volume while its long
     tests run; a rehearsal samples every second so its few minutes still get a series."""
+    _local_only(qlab_volume, "the long modes (show pattern, max sustained)")
     record = qlab_session.volume(qlab_volume)
     drive = record.drive or probe_drive(qlab_volume.path)
     interval_s = DEFAULT_INTERVAL_S if not qlab_session.options.rehearsal else 1.0
@@ -280,6 +318,10 @@ def qlab_measure(qlab_session: QlabSession, qlab_volume: TargetVolume) -> Measur
     def measure(action: Callable[[], T]) -> T:
         try:
             return action()
+        except HostLostError as exc:
+            # this host is INTERRUPTED; the others go on and keep their results
+            record.interrupted = True
+            message = f"host {qlab_volume.host} dropped out: {exc}"
         except KeyboardInterrupt as exc:
             record.interrupted = True
             name = exc.signal_name if isinstance(exc, FioInterruptedError) else None

@@ -316,6 +316,9 @@ def write_verdicts(terminalreporter: Any, report: QlabReport) -> None:
             )
         if volume.layout:
             terminalreporter.line(f"  {volume.layout}")
+    if report.fleet is not None:
+        fleet_ready = report.fleet.ready_hosts == report.fleet.hosts
+        terminalreporter.line(report.fleet.line, green=fleet_ready, red=not fleet_ready, bold=True)
 
 
 def _advisory_name(item: pytest.Item) -> object:

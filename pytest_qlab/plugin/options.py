@@ -13,6 +13,7 @@ from pytest_qlab.core.options import (
     DEFAULT_REPORT_DIR,
     QlabOptions,
     history_setting,
+    host_address,
     non_empty_path,
     progress_interval,
     rating_level,
@@ -33,6 +34,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="volume to qualify, e.g. /Volumes/Show; repeat to qualify several in turn "
         "(default: the system temp folder, which tests the system disk)",
+    )
+    group.addoption(
+        "--qlab-host",
+        action="append",
+        dest="qlab_hosts",
+        type=host_address,
+        metavar="ssh://[USER@]HOST[:PORT]/PATH",
+        help="a playback machine's volume, reached with your SSH keys and measured at the same "
+        "moment as every other host and --volume (fio's client/server through an SSH forward); "
+        "repeat for each machine",
+    )
+    group.addoption(
+        "--qlab-ssh-config",
+        dest="qlab_ssh_config",
+        type=non_empty_path,
+        metavar="FILE",
+        help="ssh_config file for the hosts (passed to ssh as -F; default: ~/.ssh/config)",
     )
     group.addoption(
         "--fio",
@@ -175,4 +193,6 @@ def read_options(config: pytest.Config) -> QlabOptions:
         media=tuple(config.getoption("qlab_media") or ()),
         streams=streams,
         history=history,
+        hosts=tuple(config.getoption("qlab_hosts") or ()),
+        ssh_config=config.getoption("qlab_ssh_config"),
     )

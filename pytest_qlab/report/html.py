@@ -87,6 +87,9 @@ def first_screen(report: QlabReport, facts: RunFacts | None) -> str:
         if volume.system_default:
             parts.append(_notice(system_disk_warning(volume.path), "stop"))
         parts.append(verdict_card(report, volume))
+    if report.fleet is not None:
+        ready = report.fleet.ready_hosts == report.fleet.hosts
+        parts.append(_notice(report.fleet.line, "fleet-ready" if ready else "stop"))
     return f'<section class="qlab-first">{"".join(parts)}</section>'
 
 

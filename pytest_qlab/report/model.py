@@ -18,10 +18,11 @@ from pytest_qlab.measure.pool import covered_bytes
 from pytest_qlab.media.cache import cache_warning
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
+from pytest_qlab.report.fleet import FleetReport, fleet_report
 from pytest_qlab.report.history_model import HistoryReport
 from pytest_qlab.report.matrix import MatrixCell, profile_rows, will_it_work
 
-SCHEMA_VERSION = "2.2"
+SCHEMA_VERSION = "2.3"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
 1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
@@ -165,11 +166,15 @@ class WindowSpreadReport(BaseModel):
 
 class VolumeReport(BaseModel):
     path: str
+    """On `host` when one is named, else on this machine."""
     requested_path: str
     name: str
     mount_point: str
     system_default: bool
     """True when no --volume was given and the system's temp folder was tested."""
+    host: str | None = None
+    """The fleet host holding the volume (--qlab-host), as the user named it; null: this
+    machine."""
     rating: Rating | None
     """The highest level proven; null when nothing was proven and nothing failed (NOT
     RATED)."""
@@ -220,6 +225,8 @@ class QlabReport(BaseModel):
     volumes: list[VolumeReport]
     tests: list[TestEntry] = Field(default_factory=list)
     """Every qualification test in run order: outcome, measured vs required, series."""
+    fleet: FleetReport | None = None
+    """With --qlab-host: how many hosts are ready, and what their shared storage carried."""
 
     @property
     def all_ready(self) -> bool:
@@ -236,6 +243,7 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         name=target.name,
         mount_point=str(target.mount_point),
         system_default=target.is_system_default,
+        host=target.host,
         rating=decision.rated,
         not_rated=decision.not_rated,
         ready=session.ready(record, decision),
@@ -418,6 +426,8 @@ def json_schema() -> dict[str, Any]:
 def build_report(session: QlabSession, tests: Sequence[TestEntry] = ()) -> QlabReport:
     """Decide every volume's verdict once, at the end of the run, into the one model the
     terminal, the HTML and the JSON report render."""
+    volumes = {key: volume_report(session, record) for key, record in session.volumes.items()}
+    ready = {key: volume.ready for key, volume in volumes.items()}
     return QlabReport(
         rehearsal=session.options.rehearsal,
         time_scale=session.options.time_scale,
@@ -435,6 +445,7 @@ def build_report(session: QlabSession, tests: Sequence[TestEntry] = ()) -> QlabR
             )
             for item in session.requirements
         ],
-        volumes=[volume_report(session, record) for record in session.volumes.values()],
+        volumes=list(volumes.values()),
         tests=list(tests),
+        fleet=fleet_report(session, ready),
     )

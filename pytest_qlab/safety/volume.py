@@ -46,14 +46,26 @@ class TargetVolume:
     is_system_default: bool
     name: str = ""
     """Short label for headers, test ids and report names; unique within a run."""
+    host: str | None = None
+    """The fleet host holding the volume (--qlab-host), as the user named it; None: this
+    machine. A host's path is a path on that host, never looked at here."""
+    host_system_disk: bool = False
+    """For a host's volume: on the same filesystem as that host's root, as it said."""
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", default_name(self))
 
     @property
+    def key(self) -> str:
+        """Unique within a run: two hosts may each have a /Volumes/Show."""
+        return str(self.path) if self.host is None else f"{self.host}:{self.path}"
+
+    @property
     def on_system_disk(self) -> bool:
         """The same filesystem as the system's root: not a separate show drive."""
+        if self.host is not None:
+            return self.host_system_disk
         try:
             return os.stat(self.path).st_dev == os.stat("/").st_dev
         except OSError:

@@ -1,0 +1,279 @@
+"""The fleet end to end: real sshd, real fio client/server, two hosts' loop-mounted volumes.
+
+Each run is the main job as a user types it (`--qlab-host ssh://alias/volume`, no --volume),
+and each test checks that nothing is left on either host afterwards: no fio process (server or
+worker) and nothing on the volumes.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.fleet_hosts import (
+    BAD_KEY_HOST,
+    DOWN_HOST,
+    FAKE_FIO_HOST,
+    FAKE_FIO_VERSION,
+    NO_FIO_HOST,
+    FleetLab,
+    nothing_left,
+)
+from tests.integration.conftest import (
+    REPO,
+    BlkioCgroup,
+    MainJob,
+    MainJobRunner,
+    block_device_of,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.needs_root]
+
+LIGHT_PROFILE = """\
+name = "two HD"
+[[streams]]
+codec = "422"
+raster = "1920x1080"
+fps = 25
+count = 2
+"""
+"""Two 422 HD streams (about 2 x 30 MB/s): light enough for any host volume here."""
+BAD_HOST_LIMIT_S = 30.0
+RUN_TIMEOUT_S = 240.0
+
+
+def fleet_command(main_job: MainJobRunner, lab: FleetLab, *args: str) -> list[str]:
+    profile = main_job.workdir / "light.toml"
+    profile.write_text(LIGHT_PROFILE, encoding="utf-8")
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "suites"),
+        "--qlab-ssh-config",
+        str(lab.ssh_config),
+        "--qlab-profile",
+        str(profile),
+        "--qlab-time-scale",
+        "0.02",
+        "--qlab-report-dir",
+        str(main_job.report_dir),
+        "--qlab-history",
+        "off",
+        "-m",
+        "not capacity",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    ]
+
+
+def run_fleet(
+    main_job: MainJobRunner, lab: FleetLab, *args: str, preexec_fn: Any = None
+) -> MainJob:
+    completed = subprocess.run(
+        fleet_command(main_job, lab, *args),
+        cwd=main_job.workdir,
+        env=main_job.environment(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+        preexec_fn=preexec_fn,
+    )
+    return main_job.finished(completed.returncode, completed.stdout, completed.stderr)
+
+
+def volumes_by_host(job: MainJob) -> dict[str, dict[str, Any]]:
+    return {volume["host"]: volume for volume in job.report()["qlab"]["volumes"]}
+
+
+def hosts_args(lab: FleetLab, *aliases: str) -> list[str]:
+    return [arg for alias in aliases for arg in ("--qlab-host", lab.url(alias))]
+
+
+@pytest.mark.timing
+def test_two_hosts_pass_together_and_leave_nothing(
+    fleet_hosts: FleetLab, main_job: MainJobRunner
+) -> None:
+    job = run_fleet(main_job, fleet_hosts, *hosts_args(fleet_hosts, "qlab-a", "qlab-b"))
+    assert job.returncode == 0, job.output
+    volumes = volumes_by_host(job)
+    assert set(volumes) == {"qlab-a", "qlab-b"}
+    for host, volume in volumes.items():
+        assert volume["ready"], (host, volume["rating_reasons"])
+        assert volume["path"] == str(fleet_hosts.volumes[host])
+        measured = volume["measurements"]
+        assert measured["read_mb_s"] > 0
+        assert measured["normal_playback_dropped_frames"] == 0
+        assert measured["normal_playback_bytes_read"] > 0
+    fleet = job.report()["qlab"]["fleet"]
+    assert fleet["hosts"] == 2
+    assert fleet["ready_hosts"] == 2
+    assert "fleet: 2 of 2 hosts READY for Acceptable" in job.stdout
+    html = Path(str(job.report_path()).removesuffix(".json") + ".html").read_text("utf-8")
+    assert "fleet: 2 of 2 hosts READY for Acceptable" in html
+    assert nothing_left(fleet_hosts) == []
+
+
+@pytest.mark.timing
+def test_a_throttled_host_fails_while_the_other_passes(
+    fleet_hosts: FleetLab, main_job: MainJobRunner, blkio_cgroup: BlkioCgroup
+) -> None:
+    """qlab-a's drive is held to 20 MB/s, below the two HD streams' ~61 MB/s: the host's sshd
+    joins a blkio group whose one rule is on qlab-a's device, so every fio it starts is held."""
+    blkio_cgroup.limit_read(block_device_of(fleet_hosts.volumes["qlab-a"]), 20_000_000)
+    for daemon in fleet_hosts.daemons:
+        assert daemon.process is not None
+        (blkio_cgroup.path / "cgroup.procs").write_text(str(daemon.process.pid), "ascii")
+    job = run_fleet(main_job, fleet_hosts, *hosts_args(fleet_hosts, "qlab-a", "qlab-b"))
+    assert job.returncode != 0, job.output
+    volumes = volumes_by_host(job)
+    assert not volumes["qlab-a"]["ready"]
+    assert volumes["qlab-a"]["measurements"]["read_mb_s"] < 25
+    assert volumes["qlab-b"]["ready"], volumes["qlab-b"]["rating_reasons"]
+    assert volumes["qlab-b"]["measurements"]["read_mb_s"] > 100
+    assert "fleet: 1 of 2 hosts READY for Acceptable" in job.stdout
+    assert nothing_left(fleet_hosts) == []
+
+
+def test_ctrl_c_mid_run_leaves_nothing_on_either_host(
+    fleet_hosts: FleetLab, main_job: MainJobRunner
+) -> None:
+    process = subprocess.Popen(
+        fleet_command(main_job, fleet_hosts, *hosts_args(fleet_hosts, "qlab-a", "qlab-b")),
+        cwd=main_job.workdir,
+        env=main_job.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not fleet_hosts.processes(("fio",)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert fleet_hosts.processes(("fio",)), "no fio server started on the hosts"
+        time.sleep(2.0)  # into the measurements
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    assert "INTERRUPTED" in stdout, stdout[-2000:]
+    assert nothing_left(fleet_hosts) == []
+
+
+@pytest.mark.parametrize(
+    ("alias", "expected"),
+    [
+        (DOWN_HOST, "cannot be reached over SSH"),
+        (BAD_KEY_HOST, "the SSH key was refused"),
+        (NO_FIO_HOST, "has no fio on its PATH"),
+        (FAKE_FIO_HOST, f"runs {FAKE_FIO_VERSION} but this machine runs fio-"),
+    ],
+)
+def test_a_bad_host_is_one_line_naming_it(
+    fleet_hosts: FleetLab, main_job: MainJobRunner, alias: str, expected: str
+) -> None:
+    started = time.monotonic()
+    job = run_fleet(
+        main_job,
+        fleet_hosts,
+        "--qlab-host",
+        "ssh://qlab-a" + str(fleet_hosts.volumes["qlab-a"]),
+        "--qlab-host",
+        f"ssh://{alias}" + str(fleet_hosts.volumes["qlab-b"]),
+    )
+    assert time.monotonic() - started < BAD_HOST_LIMIT_S
+    assert job.returncode != 0
+    errors = [line for line in job.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, job.output
+    assert alias in errors[0]
+    assert expected in errors[0], errors[0]
+    assert "Traceback" not in job.output
+    assert nothing_left(fleet_hosts) == []
+
+
+@pytest.mark.parametrize(
+    ("volume", "expected"),
+    [("missing", "does not exist"), ("read-only", "is not writable")],
+)
+def test_a_bad_host_volume_is_one_line_naming_it(
+    fleet_hosts: FleetLab, main_job: MainJobRunner, volume: str, expected: str
+) -> None:
+    path = (
+        fleet_hosts.read_only_volume
+        if volume == "read-only"
+        else fleet_hosts.volumes["qlab-b"] / "no-such-folder"
+    )
+    job = run_fleet(
+        main_job,
+        fleet_hosts,
+        *hosts_args(fleet_hosts, "qlab-a"),
+        "--qlab-host",
+        fleet_hosts.url("qlab-b", path),
+    )
+    assert job.returncode != 0
+    errors = [line for line in job.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, job.output
+    assert "qlab-b" in errors[0]
+    assert expected in errors[0], errors[0]
+    assert "Traceback" not in job.output
+    assert nothing_left(fleet_hosts) == []
+
+
+@pytest.mark.timing
+def test_a_host_that_drops_mid_run_is_interrupted_and_the_other_keeps_its_results(
+    fleet_netns: FleetLab, main_job: MainJobRunner
+) -> None:
+    """qlab-a leaves the network (its link down) while the hosts measure; qlab-b goes on."""
+    process = subprocess.Popen(
+        fleet_command(main_job, fleet_netns, *hosts_args(fleet_netns, "qlab-a", "qlab-b")),
+        cwd=main_job.workdir,
+        env=main_job.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not fleet_netns.processes(("fio",)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.0)
+        fleet_netns.drop("qlab-a")
+        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        fleet_netns.restore("qlab-a")
+    job = main_job.finished(process.returncode, stdout, stderr)
+    assert job.returncode != 0
+    assert "Traceback" not in job.output
+    volumes = volumes_by_host(job)
+    assert volumes["qlab-a"]["interrupted"], volumes["qlab-a"]
+    assert not volumes["qlab-a"]["ready"]
+    assert volumes["qlab-b"]["ready"], volumes["qlab-b"]["rating_reasons"]
+    assert volumes["qlab-b"]["measurements"]["normal_playback_bytes_read"] > 0
+    assert "qlab-a" in stdout
+    assert "INTERRUPTED" in stdout
+    # the dropped host's keeper hears no heartbeat and tidies up on its own
+    assert nothing_left(fleet_netns, grace_s=30.0) == []
+
+
+def test_the_json_names_each_host() -> None:
+    """qlab.volumes[i].host is in the published schema."""
+    schema = json.loads((REPO / "schema" / "qlab-report.schema.json").read_text("utf-8"))
+    volume = schema["$defs"]["VolumeReport"]["properties"]
+    assert "host" in volume
+    assert "fleet" in schema["properties"]
