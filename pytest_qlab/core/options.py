@@ -124,6 +124,8 @@ class QlabOptions:
     history: str | None = None
     """--qlab-history as given: a file, a database URL or "off"; None: the default file in the
     user's data folder."""
+    frametimes: bool = False
+    """--qlab-frametimes: every replayed frame's timing saved as CSV beside the HTML report."""
 
     @property
     def rehearsal(self) -> bool:

@@ -16,6 +16,7 @@ from pytest_qlab.core.verdict import (
     rate,
 )
 from pytest_qlab.fio.runner import FioBinary
+from pytest_qlab.measure.frametimes import FrameTimes, RowSink
 from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
 
 
@@ -31,6 +32,8 @@ class QlabSession:
     """Every scratch directory this run created, for the last-resort cleanup at exit."""
     resources: ExitStack = field(default_factory=ExitStack)
     """Released by `close`, last taken first: scratch folders, then drive and volume locks."""
+    frame_sink: RowSink | None = None
+    """Where every replay's per-frame timings go (--qlab-frametimes); None: nowhere."""
 
     def __post_init__(self) -> None:
         for target in self.targets:
@@ -45,6 +48,10 @@ class QlabSession:
         self.scratch_spaces.append(scratch)
         if not self.options.keep_files:
             self.resources.callback(scratch.remove)
+
+    def frame_times(self, target: TargetVolume) -> FrameTimes | None:
+        """The volume's per-frame timings, for its replays to write; None when not asked for."""
+        return None if self.frame_sink is None else FrameTimes(self.frame_sink, target.name)
 
     def scratch_of(self, target: TargetVolume) -> ScratchSpace | None:
         return next((s for s in self.scratch_spaces if s.volume.path == target.path), None)

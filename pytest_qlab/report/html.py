@@ -6,6 +6,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_qlab.core.modes import MODES
@@ -173,8 +174,26 @@ def evidence_section(report: QlabReport, items: Mapping[str, ItemEvidence]) -> s
             parts.append(item_block(entry, items.get(entry.nodeid, ItemEvidence())))
     for volume in report.volumes:
         parts.append(media_table(volume.media))
+    parts.append(frametimes_note(report))
     parts.append("</section>")
     return "".join(parts)
+
+
+def frametimes_note(report: QlabReport) -> str:
+    """Where --qlab-frametimes saved every replayed frame's timing, for a closer look."""
+    saved = report.frametimes
+    if saved is None:
+        return ""
+    if saved.path is None:
+        where = f"could not be saved ({saved.cause})"
+    elif saved.path == saved.wanted_path:
+        where = f"are in {Path(saved.path).name}, beside this report"
+    else:
+        where = f"are in {saved.path}: the report folder failed ({saved.cause})"
+    return (
+        f'<p class="qlab-frametimes">Every replayed frame\'s timing ({saved.rows} frames: '
+        f"due, completed, latency, lateness, dropped) {escape(where)}.</p>"
+    )
 
 
 def item_block(entry: TestEntry, evidence: ItemEvidence) -> str:
