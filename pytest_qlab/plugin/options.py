@@ -154,10 +154,11 @@ def _from_ini(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> 
 
 
 def _ini_flag(config: pytest.Config, name: str) -> bool:
-    """pytest reads a bool ini value itself; a value it cannot read is one line, like the rest."""
+    """pytest reads a bool ini value itself, and refuses a bad one without naming it: the line
+    names the option and the file, like the rest."""
     try:
         return bool(config.getini(name))
-    except ValueError as exc:
+    except (ValueError, pytest.UsageError) as exc:
         where = config.inipath or "the ini file"
         raise pytest.UsageError(f"ini option {name} in {where}: {exc}") from None
 
