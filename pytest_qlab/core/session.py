@@ -4,7 +4,7 @@ holds (locks, scratch folders) until it closes. One object per run, never module
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.core.options import QlabOptions
@@ -68,7 +68,9 @@ class QlabSession:
         (a failing drive plays well today and not tomorrow) or by a measurement that failed
         (fio killed, an I/O error): a drive is never ready on part of the evidence."""
         phases = tuple(phase.name for phase in self.profile.show_phases)
-        measured = rate(record.evidence(phases), self.requirements)
+        interrupted = record.interrupted or self.interrupted_by is not None
+        evidence = replace(record.evidence(phases), interrupted=interrupted)
+        measured = rate(evidence, self.requirements)
         reasons = tuple(
             f"{advisory.title}: {advisory.message}" for advisory in record.failed_advisories
         ) + tuple(f"a measurement failed: {error}" for error in record.errors)

@@ -269,7 +269,7 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         not_rated=decision.not_rated,
         ready=session.ready(record, decision),
         interrupted=record.interrupted,
-        rating_reasons=list(decision.reasons),
+        rating_reasons=[*interruption_reason(session, record), *decision.reasons],
         measurements=record.measurements(),
         max_streams=record.capacity_summary,
         matrix=volume_matrix(session.profile.headroom, record),
@@ -285,6 +285,18 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
             spread_report(measurement, spread) for measurement, spread in record.window_spreads()
         ],
     )
+
+
+def interruption_reason(session: QlabSession, record: VolumeRecord) -> list[str]:
+    """Why an interrupted run is NOT READY whatever it measured, first among the reasons: the
+    rest may all read as met."""
+    if not record.interrupted and session.interrupted_by is None:
+        return []
+    by = f" by {session.interrupted_by}" if session.interrupted_by else ""
+    return [
+        f"not ready: the run was interrupted{by} before it finished, and an interrupted run "
+        "never qualifies a drive; run it again to its end"
+    ]
 
 
 def requirement_evidence(verdict: RequirementVerdict) -> RequirementEvidence:
