@@ -177,12 +177,21 @@ def timeline_svg(timeline: Timeline, title: str) -> bytes | None:
 
 
 def _throughput(axes: Axes, timeline: Timeline) -> None:
-    times = [window.end_s for window in timeline.windows]
-    rates = [window.mb_s for window in timeline.windows]
+    """Each window's rate held over the window, as steps: a point at each window's end would
+    leave a one-window measurement (a second's read) without any line at all."""
+    windows = timeline.windows
+    times = [window.start_s for window in windows] + [windows[-1].end_s]
+    rates = [window.mb_s for window in windows] + [windows[-1].mb_s]
     for number, (start_s, end_s) in enumerate(timeline.shaded_s):
         label = "crossfade" if number == 0 else None
         axes.axvspan(start_s, end_s, color=SHADE_COLOUR, alpha=0.25, hatch="//", label=label)
-    axes.plot(times, rates, label="measured", **_style_of(0))  # type: ignore[arg-type]
+    axes.plot(
+        times,
+        rates,
+        label="measured",
+        drawstyle="steps-post",
+        **_style_of(0),  # type: ignore[arg-type]
+    )
     for index, line in enumerate(timeline.requirements):
         axes.axhline(
             line.value,

@@ -119,3 +119,27 @@ def test_latency_histogram_is_small_and_counts_every_frame() -> None:
     assert isinstance(low, float)
     assert isinstance(high, float)
     assert low <= 400.2 <= high
+
+
+def _measured_segments(svg: bytes) -> list[str]:
+    """The `d` of every path drawn in the measured series' colour that has a line in it."""
+    root = ET.fromstring(svg)
+    colour = f"stroke: {OKABE_ITO[0].lower()}"
+    return [
+        path.get("d", "")
+        for path in root.iter("{http://www.w3.org/2000/svg}path")
+        if colour in (path.get("style") or "").lower() and " L " in f" {path.get('d', '')} "
+    ]
+
+
+def test_a_one_window_measurement_still_draws_its_throughput() -> None:
+    """A second's sequential read at a time scale has one window: it is drawn across it."""
+    metadata: dict[str, JsonValue] = {
+        "read_mb_s": 6864.3,
+        "windows": [{"start_s": 0.0, "end_s": 0.897, "mb_s": 6864.3}],
+    }
+    (plot,) = plots_for_test(metadata, REQUIREMENTS, "test_sequential_read[Show-acceptable]")
+
+    assert plot.name == "throughput over time"
+    lines = _measured_segments(plot.svg)
+    assert len(lines) == 2, f"the measured throughput has no line beside its legend: {lines}"
