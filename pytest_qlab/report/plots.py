@@ -19,6 +19,7 @@ from typing import Any
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from pydantic import JsonValue
 
 OKABE_ITO = (
@@ -381,7 +382,10 @@ def capacity_svg(probes: Sequence[tuple[int, int]], stream: str, title: str) -> 
         axes.set_xticks(sorted({p[0] for p in ordered}))
         axes.set_xlabel(f"streams played at once ({stream} each)")
         axes.set_ylabel("dropped frames")
-        axes.set_ylim(bottom=-0.05 * max(1, max(p[1] for p in ordered)))
+        # whole frames from 0 up: a search without a drop is not drawn on a -0.04..0.04 axis
+        peak = max(1, max(p[1] for p in ordered))
+        axes.set_ylim(-0.05 * peak, 1.1 * peak)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(title)
         _legend_below(figure, [axes])
         return _svg(figure)

@@ -143,3 +143,22 @@ def test_a_one_window_measurement_still_draws_its_throughput() -> None:
     assert plot.name == "throughput over time"
     lines = _measured_segments(plot.svg)
     assert len(lines) == 2, f"the measured throughput has no line beside its legend: {lines}"
+
+
+def _texts(svg: bytes) -> list[str]:
+    """The words matplotlib drew, which its SVG keeps as a comment before each glyph path."""
+    return re.findall(r"<!-- (.*?) -->", svg.decode("utf-8"))
+
+
+def test_a_capacity_search_without_a_drop_counts_whole_frames_from_zero() -> None:
+    metadata: dict[str, JsonValue] = {
+        "stream": "4K",
+        "probes": [{"streams": n, "dropped_frames": 0} for n in (1, 2, 4, 8)],
+    }
+    (plot,) = plots_for_test(metadata, REQUIREMENTS, "test_max_stream_count[Show]")
+
+    texts = _texts(plot.svg)
+    assert "dropped frames" in texts
+    after_x_label = texts.index("streams played at once (4K each)") + 1
+    ticks = texts[after_x_label : texts.index("dropped frames")]
+    assert ticks == ["0", "1"], ticks
