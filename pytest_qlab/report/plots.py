@@ -19,7 +19,7 @@ from typing import Any
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from pydantic import JsonValue
 
 OKABE_ITO = (
@@ -273,11 +273,23 @@ def latency_svg(
         _dropped_badge(axes, sum(stream.dropped_frames for stream in streams))
         axes.set_xscale("log")
         axes.set_yscale("log")
+        _plain_log_ticks(axes.xaxis, *axes.get_xlim())
+        _plain_log_ticks(axes.yaxis, *axes.get_ylim())
         axes.set_xlabel("frame read latency (ms)")
         axes.set_ylabel("frames")
         axes.set_title(title)
         _legend_below(figure, [axes])
         return _svg(figure)
+
+
+def _plain_log_ticks(axis: Any, low: float, high: float) -> None:
+    """Plain numbers on a log axis (20, 50, 100 ms, not 2 x 10^1 and minor labels running
+    into each other); 1-2-5 steps over up to two decades, whole decades beyond."""
+    decades = math.log10(max(high, 1e-9) / max(low, 1e-9))
+    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def media_lateness_svg(files: Sequence[FileLateness], title: str) -> bytes | None:

@@ -162,3 +162,33 @@ def test_a_capacity_search_without_a_drop_counts_whole_frames_from_zero() -> Non
     after_x_label = texts.index("streams played at once (4K each)") + 1
     ticks = texts[after_x_label : texts.index("dropped frames")]
     assert ticks == ["0", "1"], ticks
+
+
+def test_latency_axes_read_as_plain_numbers() -> None:
+    """A failing drive's frames between 30 and 600 ms: 50, 100, 200, 500 ms, not 3 x 10^1,
+    4 x 10^1, 6 x 10^1 running into each other; whole decades over a wide range."""
+    slow: dict[str, JsonValue] = {
+        "dropped_frames": 64,
+        "per_stream": [
+            {
+                "stream": "4K",
+                "frame_interval_ms": 33.367,
+                "buffer_frames": 3,
+                "dropped_frames": 64,
+                "latency_histogram": [
+                    {"from_ms": low, "to_ms": low + 10, "frames": frames}
+                    for low, frames in ((30, 1), (120, 1), (300, 1), (400, 2), (580, 2))
+                ],
+            }
+        ],
+    }
+    (plot,) = plots_for_test(slow, REQUIREMENTS, "test_normal_playback[Show]")
+    texts = _texts(plot.svg)
+    assert texts[: texts.index("frame read latency (ms)")] == ["50", "100", "200", "500"]
+    assert not [text for text in texts if "times" in text or "^" in text], texts
+
+    (wide,) = plots_for_test(REPLAY, REQUIREMENTS, "test_normal_playback[Show]")
+    ticks = _texts(wide.svg)
+    x_ticks = ticks[: ticks.index("frame read latency (ms)")]
+    assert x_ticks
+    assert all(re.fullmatch(r"10*|0\.0*1", tick) for tick in x_ticks), x_ticks
