@@ -8,9 +8,15 @@ from collections.abc import Collection, Sequence
 from pytest_qlab.core.modes import MODES, SETUP_CHECK, Mode
 
 
-def proof_hint(setup_items: Sequence[str], modes_run: Collection[Mode]) -> str:
+def proof_hint(
+    setup_items: Sequence[str], modes_run: Collection[Mode], *, interrupted: bool = False
+) -> str:
     """`setup_items`: the setup check's items that measure what is missing. The setup check
-    measures every requirement, in about 30 seconds, so it is the run to add."""
+    measures every requirement, in about 30 seconds, so it is the run to add. An interrupted
+    run left nothing out on purpose: it is to be run again, to its end."""
+    if interrupted:
+        cut = " and ".join(setup_items) if SETUP_CHECK in modes_run else "it"
+        return f"the run was interrupted before {cut} finished: run it again to its end"
     if SETUP_CHECK in modes_run:
         items = " and ".join(setup_items)
         them = "it" if len(setup_items) == 1 else "them"

@@ -139,6 +139,8 @@ class QlabOptions:
     """--qlab-host ssh:// addresses as typed: other machines' volumes, measured at once."""
     ssh_config: str | None = None
     """--qlab-ssh-config: the ssh_config file for the hosts."""
+    frametimes: bool = False
+    """--qlab-frametimes: every replayed frame's timing saved as CSV beside the HTML report."""
 
     @property
     def rehearsal(self) -> bool:

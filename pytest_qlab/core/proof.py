@@ -84,10 +84,14 @@ class Proof:
     """The bandwidth judged (after any disagreement lowered it)."""
     dropped_frames: int | None = None
     frames: int | None = None
+    figure_text: str = ""
+    """The figure in words where it is neither MB/s nor frames (the capacity search's streams)."""
 
     @property
     def figure(self) -> str:
         """e.g. "at 1052.8 MB/s", "with 0 of 583 frames dropped"."""
+        if self.figure_text:
+            return self.figure_text
         if self.mb_s is not None:
             return f"at {self.mb_s:.1f} MB/s"
         if self.dropped_frames is not None and self.frames is not None:

@@ -4,7 +4,7 @@ holds (locks, scratch folders) until it closes. One object per run, never module
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.core.options import QlabOptions
@@ -18,6 +18,7 @@ from pytest_qlab.core.verdict import (
 from pytest_qlab.fio.runner import FioBinary
 from pytest_qlab.fleet.checks import FleetSetupCheck
 from pytest_qlab.fleet.fleet import Fleet
+from pytest_qlab.measure.frametimes import FrameTimes, RowSink
 from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
 
 
@@ -37,6 +38,8 @@ class QlabSession:
     """The --qlab-host machines, measured at the same moment."""
     fleet_checks: dict[str, FleetSetupCheck] | None = None
     """Each host's setup check, made when the first host's test asks for one."""
+    frame_sink: RowSink | None = None
+    """Where every replay's per-frame timings go (--qlab-frametimes); None: nowhere."""
 
     def __post_init__(self) -> None:
         for target in self.targets:
@@ -51,6 +54,10 @@ class QlabSession:
         self.scratch_spaces.append(scratch)
         if not self.options.keep_files:
             self.resources.callback(scratch.remove)
+
+    def frame_times(self, target: TargetVolume) -> FrameTimes | None:
+        """The volume's per-frame timings, for its replays to write; None when not asked for."""
+        return None if self.frame_sink is None else FrameTimes(self.frame_sink, target.name)
 
     def scratch_of(self, target: TargetVolume) -> ScratchSpace | None:
         return next((s for s in self.scratch_spaces if s.volume.path == target.path), None)
@@ -67,7 +74,9 @@ class QlabSession:
         (a failing drive plays well today and not tomorrow) or by a measurement that failed
         (fio killed, an I/O error): a drive is never ready on part of the evidence."""
         phases = tuple(phase.name for phase in self.profile.show_phases)
-        measured = rate(record.evidence(phases), self.requirements)
+        interrupted = record.interrupted or self.interrupted_by is not None
+        evidence = replace(record.evidence(phases), interrupted=interrupted)
+        measured = rate(evidence, self.requirements)
         reasons = tuple(
             f"{advisory.title}: {advisory.message}" for advisory in record.failed_advisories
         ) + tuple(f"a measurement failed: {error}" for error in record.errors)

@@ -158,6 +158,8 @@ class Evidence:
     requirement they break."""
     modes: frozenset[Mode] = frozenset()
     """The modes that measured anything, for the line saying which run adds a missing proof."""
+    interrupted: bool = False
+    """The run stopped early: a missing proof was cut short, not left out."""
 
 
 class Status(StrEnum):
@@ -257,11 +259,18 @@ def _capacity_proof(capacity: CapacityFigure) -> Proof:
         )
     else:
         outcome = Outcome.DISPROVED
-        sentence = (
-            f"plays only {capacity.max_streams} of the heaviest stream without drops; the show "
-            f"plays {capacity.needed_streams}"
+        played = (
+            f"cannot play a single {capacity.stream} stream"
+            if capacity.max_streams == 0
+            else f"plays only {capacity.max_streams} x {capacity.stream}"
         )
-    return Proof(Aspect.PLAYBACK, Measurement.CAPACITY, outcome, sentence)
+        sentence = (
+            f"{Measurement.CAPACITY.phrase}: {played} without drops; the show plays "
+            f"{capacity.needed_streams}"
+        )
+    # named only where it disproves, so never more streams than the show needs
+    figure = f"with {capacity.max_streams} of the {capacity.needed_streams} streams without drops"
+    return Proof(Aspect.PLAYBACK, Measurement.CAPACITY, outcome, sentence, figure_text=figure)
 
 
 _SETUP_ITEMS = {
@@ -272,7 +281,12 @@ _SETUP_ITEMS = {
 
 
 def _summary(
-    requirement: Requirement, status: Status, proofs: list[Proof], modes: frozenset[Mode]
+    requirement: Requirement,
+    status: Status,
+    proofs: list[Proof],
+    modes: frozenset[Mode],
+    *,
+    interrupted: bool = False,
 ) -> str:
     level = requirement.level.label
     what = requirement.key.phrase
@@ -295,7 +309,8 @@ def _summary(
         _SETUP_ITEMS[Aspect.BANDWIDTH if aspect is Aspect.BANDWIDTH else requirement.key]
         for aspect in missing
     ]
-    return f"{level} NOT RATED: nothing measured {lacking}; {proof_hint(items, modes)}"
+    hint = proof_hint(items, modes, interrupted=interrupted)
+    return f"{level} NOT RATED: nothing measured {lacking}; {hint}"
 
 
 def _names(proofs: Iterable[Proof]) -> str:
@@ -327,7 +342,9 @@ def judge(requirement: Requirement, evidence: Evidence) -> RequirementVerdict:
         status = Status.PROVED
     else:
         status = Status.NOT_RATED
-    summary = _summary(requirement, status, proofs, evidence.modes)
+    summary = _summary(
+        requirement, status, proofs, evidence.modes, interrupted=evidence.interrupted
+    )
     return RequirementVerdict(requirement, status, tuple(proofs), tuple(disagreements), summary)
 
 

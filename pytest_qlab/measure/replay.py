@@ -25,6 +25,7 @@ from pytest_qlab.measure.frames import (
     analyse,
     read_completions,
 )
+from pytest_qlab.measure.frametimes import FrameTimes, StreamFrameTimes
 from pytest_qlab.measure.lateness import LatenessPoint, LatenessSeries
 from pytest_qlab.measure.pool import PoolRegion, covered_bytes
 from pytest_qlab.media.iolog import iolog_ticks_per_s
@@ -343,11 +344,13 @@ def replay(
     label: str,
     status_interval_s: int | None = None,
     on_status: StatusCallback | None = None,
+    frame_times: FrameTimes | None = None,
 ) -> ReplayResult:
     """Play every stream at once for `duration_s` and judge each frame against its deadline.
 
     With `status_interval_s`, fio's status documents go to `on_status` while it plays (live
-    progress, throughput windows of a long phase)."""
+    progress, throughput windows of a long phase); with `frame_times`, every frame's timing
+    goes there as a row of measurement `label`."""
     log_dir = runner.work_dir / f"{label}-logs"
     shutil.rmtree(log_dir, ignore_errors=True)
     log_dir.mkdir(parents=True)
@@ -379,7 +382,9 @@ def replay(
             name = f"stream-{index:02d}"
             schedule = schedules.get(index)
             if schedule is not None:
-                results.append(_judged_trace(stream, schedule, log_dir, name, video_jobs))
+                results.append(
+                    _judged_trace(stream, schedule, log_dir, name, video_jobs, label, frame_times)
+                )
                 continue
             logs = sorted(log_dir.glob(f"{name}_lat.*.log"))
             if not logs:
@@ -387,11 +392,27 @@ def replay(
             run_ms = run.result.job(name).read.runtime_ms
             due = max(0, math.ceil(run_ms / 1000 * stream.spec.fps) - buffer_frames)
             lateness = LatenessSeries(fps=stream.spec.fps, buffer_frames=buffer_frames, frames=due)
+            rows = (
+                None
+                if frame_times is None
+                else frame_times.stream(
+                    label,
+                    stream.label,
+                    fps=stream.spec.fps,
+                    buffer_frames=buffer_frames,
+                    due_frames=due,
+                )
+            )
 
             def on_frame(
-                frame: int, completion: Completion, series: LatenessSeries = lateness
+                frame: int,
+                completion: Completion,
+                series: LatenessSeries = lateness,
+                rows: StreamFrameTimes | None = rows,
             ) -> None:
                 series.add(frame, completion.time_ms)
+                if rows is not None:
+                    rows.arrived(frame, completion)
 
             frames = analyse(
                 read_completions(logs[0]),
@@ -404,6 +425,8 @@ def replay(
                 peak_windows_ms=stream.peak_windows_ms,
                 on_frame=on_frame,
             )
+            if rows is not None:
+                rows.finish()
             results.append(StreamResult(stream, frames, lateness=lateness.points()))
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
@@ -466,11 +489,28 @@ def _traced_job_file(
 
 
 def _judged_trace(
-    stream: ReplayStream, schedule: ReadSchedule, log_dir: Path, name: str, video_jobs: int
+    stream: ReplayStream,
+    schedule: ReadSchedule,
+    log_dir: Path,
+    name: str,
+    video_jobs: int,
+    label: str,
+    frame_times: FrameTimes | None,
 ) -> StreamResult:
     frames = video_frames_in(schedule)
     lateness = LatenessSeries(
         fps=stream.spec.fps, buffer_frames=schedule.buffer_frames, frames=frames
+    )
+    rows = (
+        None
+        if frame_times is None
+        else frame_times.stream(
+            label,
+            stream.label,
+            fps=stream.spec.fps,
+            buffer_frames=schedule.buffer_frames,
+            due_frames=frames,
+        )
     )
     judged = judge_trace(
         schedule,
@@ -481,6 +521,7 @@ def _judged_trace(
         video_jobs=video_jobs,
         peak_windows_ms=stream.peak_windows_ms,
         lateness=lateness,
+        frame_times=rows,
     )
     return StreamResult(
         stream,

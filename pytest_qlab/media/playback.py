@@ -29,6 +29,7 @@ from pytest_qlab.fio.jobs import DIRECT_IO_ALIGNMENT_BYTES, FioJob, FioJobFile
 from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.measure.frames import Completion, FrameStats, read_completions
+from pytest_qlab.measure.frametimes import FrameTimes, StreamFrameTimes
 from pytest_qlab.measure.lateness import LatenessPoint, LatenessSeries
 from pytest_qlab.media.framemap import FrameMap, check_inside_file
 from pytest_qlab.media.iolog import iolog_ticks_per_s, write_iolog
@@ -178,9 +179,11 @@ def judge_trace(
     video_jobs: int = 1,
     peak_windows_ms: tuple[tuple[float, float], ...] = (),
     lateness: LatenessSeries | None = None,
+    frame_times: StreamFrameTimes | None = None,
 ) -> JudgedTrace:
     """Every video frame of the trace `trace_jobs` replayed as `name`, against its deadline
-    (the video jobs' logs merged in completion order), and the audio job's reads counted."""
+    (the video jobs' logs merged in completion order), and the audio job's reads counted;
+    each frame's row goes to `frame_times`, then one for each frame that never arrived."""
     (video,), audio = schedule.split()
     parts, _ = schedule.split(video_jobs)
     logs = [
@@ -195,7 +198,10 @@ def judge_trace(
         frames=frames,
         peak_windows_ms=peak_windows_ms,
         lateness=lateness,
+        frame_times=frame_times,
     )
+    if frame_times is not None:
+        frame_times.finish()
     audio_reads = 0
     if audio.reads:
         _, _, audio_reads, unmatched_audio = judge(
@@ -344,9 +350,10 @@ def judge(
     frames: int,
     peak_windows_ms: tuple[tuple[float, float], ...] = (),
     lateness: LatenessSeries | None = None,
+    frame_times: StreamFrameTimes | None = None,
 ) -> tuple[FrameStats, int, int, int]:
     """Frame stats, bytes read, audio reads and unmatched completions of one file's log; each
-    frame's arrival also goes to `lateness` when given.
+    frame's arrival also goes to `lateness` and `frame_times` when given.
 
     A completion is matched to its read by offset; a short read at the end of the file is
     logged by fio with its offset advanced by the bytes it got, so that is tried as well."""
@@ -377,6 +384,8 @@ def judge(
             add(frame, completion)
             if lateness is not None:
                 lateness.add(frame, completion.time_ms)
+            if frame_times is not None:
+                frame_times.arrived(frame, completion)
     return stats, bytes_read, audio_reads, unmatched
 
 
@@ -429,6 +438,18 @@ def file_bytes_read(result: FioResult, job_file: FioJobFile, plan: PlannedFile) 
     )
 
 
+def file_labels(frame_maps: Sequence[FrameMap]) -> list[str]:
+    """Each played file's name, numbered where one file plays twice (a crossfade's outgoing
+    and incoming copies): "intro.mov #1", "intro.mov #2"."""
+    names = [frame_map.path.name for frame_map in frame_maps]
+    seen: dict[str, int] = {}
+    labels = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        labels.append(f"{name} #{seen[name]}" if names.count(name) > 1 else name)
+    return labels
+
+
 def play_media(
     runner: FioRunner,
     frame_maps: Sequence[FrameMap],
@@ -436,8 +457,10 @@ def play_media(
     buffer_frames: int,
     label: str,
     alignment_bytes: int | None = None,
+    frame_times: FrameTimes | None = None,
 ) -> MediaPlayback:
-    """Play every file at once, each from its start to its end, and judge each frame."""
+    """Play every file at once, each from its start to its end, and judge each frame; with
+    `frame_times`, each frame's timing goes there as a row of measurement `label`."""
     if not frame_maps:
         raise ValueError("play_media needs at least one file")
     ticks_per_s = iolog_ticks_per_s(runner.fio.version, frame_maps[0].path)
@@ -453,10 +476,22 @@ def play_media(
         )
         run = runner.run(job_file, label=label)
         results = []
-        for plan in planned:
+        names = file_labels([plan.frame_map for plan in planned])
+        for plan, stream_name in zip(planned, names, strict=True):
             fps, frames = float(plan.frame_map.fps), plan.frame_map.frames
             lateness = LatenessSeries(
                 fps=fps, buffer_frames=plan.schedule.buffer_frames, frames=frames
+            )
+            rows = (
+                None
+                if frame_times is None
+                else frame_times.stream(
+                    label,
+                    stream_name,
+                    fps=fps,
+                    buffer_frames=plan.schedule.buffer_frames,
+                    due_frames=frames,
+                )
             )
             judged = judge_trace(
                 plan.schedule,
@@ -466,6 +501,7 @@ def play_media(
                 frames=frames,
                 video_jobs=video_jobs,
                 lateness=lateness,
+                frame_times=rows,
             )
             read_bytes = file_bytes_read(run.result, job_file, plan)
             results.append(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.fio.runner import FioRunner
+from pytest_qlab.measure.frametimes import FrameTimes
 from pytest_qlab.media.framemap import FrameMap
 from pytest_qlab.media.playback import MediaPlayback, play_media
 from pytest_qlab.media.window import play_window
@@ -35,11 +36,13 @@ class MediaCheck:
         record: VolumeRecord,
         *,
         buffer_frames: int,
+        frame_times: FrameTimes | None = None,
     ) -> None:
         self.runner = runner
         self.plan = plan
         self.record = record
         self.buffer_frames = buffer_frames
+        self.frame_times = frame_times
         self._once = Once()
 
     @property
@@ -47,7 +50,13 @@ class MediaCheck:
         return self.record.media
 
     def _play(self, label: str, stretches: Sequence[FrameMap]) -> MediaPlayback:
-        return play_media(self.runner, stretches, buffer_frames=self.buffer_frames, label=label)
+        return play_media(
+            self.runner,
+            stretches,
+            buffer_frames=self.buffer_frames,
+            label=label,
+            frame_times=self.frame_times,
+        )
 
     def playback(self) -> MediaPlayback:
         """The files together, from their starts, for the normal replay's time."""

@@ -20,6 +20,7 @@ from pytest_qlab.measure.bandwidth import (
     measure_sequential,
 )
 from pytest_qlab.measure.capacity import CapacityProbe, CapacityResult, search_max_streams
+from pytest_qlab.measure.frametimes import FrameTimes
 from pytest_qlab.measure.movies import with_movies
 from pytest_qlab.measure.pool import ReadPool, ReadPoolUse, share_frames
 from pytest_qlab.measure.replay import (
@@ -154,12 +155,15 @@ class SetupCheck:
         plan: SetupCheckPlan,
         profile: ShowProfile,
         record: VolumeRecord,
+        frame_times: FrameTimes | None = None,
     ) -> None:
         self.runner = runner
         self.scratch = scratch
         self.plan = plan
         self.profile = profile
         self.record = record
+        self.frame_times = frame_times
+        """Where every replay's per-frame timings go (--qlab-frametimes); None: nowhere."""
         self._once = Once()
 
     def layout(self) -> LayoutResult:
@@ -262,6 +266,7 @@ class SetupCheck:
                 duration_s=duration_s,
                 buffer_frames=self.profile.player_buffer_frames,
                 label=key.value,
+                frame_times=self.frame_times,
             )
             self.record.replays[key] = result
             if result.dropped == 0:
@@ -307,6 +312,7 @@ class SetupCheck:
                 duration_s=duration_s,
                 buffer_frames=self.profile.player_buffer_frames,
                 label=f"capacity-{count:02d}",
+                frame_times=self.frame_times,
             )
             return CapacityProbe(count, result.dropped, result.bytes_read, result.reads)
 

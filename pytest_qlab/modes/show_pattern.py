@@ -16,6 +16,7 @@ from pytest_qlab.fio.results import FioResult
 from pytest_qlab.fio.runner import FioRunner
 from pytest_qlab.measure.bandwidth import SEQUENTIAL_BLOCK_BYTES, LayoutResult, lay_out
 from pytest_qlab.measure.frames import MINIMUM_FRAMES_PER_PASS
+from pytest_qlab.measure.frametimes import FrameTimes
 from pytest_qlab.measure.movies import with_movies
 from pytest_qlab.measure.phase import PhasePlan, PhaseResult
 from pytest_qlab.measure.replay import (
@@ -224,6 +225,7 @@ class ShowPatternCheck:
         thermal: ThermalMonitor | None = None,
         progress: ProgressFactory = silent_progress,
         windows: SustainedPlan | None = None,
+        frame_times: FrameTimes | None = None,
     ) -> None:
         self.runner = runner
         self.scratch = scratch
@@ -232,6 +234,7 @@ class ShowPatternCheck:
         self.record = record
         self.thermal = thermal
         self.progress = progress
+        self.frame_times = frame_times
         # Windows and the throttling rule of the max-sustained run, at this run's time scale.
         self.windows = windows or SustainedPlan.for_scale(plan.time_scale)
         self._once = Once()
@@ -269,6 +272,7 @@ class ShowPatternCheck:
                 label=f"show-{name}",
                 status_interval_s=self.windows.status_interval_s,
                 on_status=on_status,
+                frame_times=self.frame_times,
             )
         except BaseException:
             live.finish()

@@ -107,6 +107,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.add_cleanup(run.close)
     reports = ReportFiles.set_up(config, options, run.targets)
+    if options.frametimes:  # checked even when only collecting, like the report folders
+        try:
+            run.frame_sink = reports.start_frametimes()
+        except QlabError as exc:
+            remove_folders(created)
+            raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(reports, "qlab-reports")
     history = _history(options)
     config.add_cleanup(history.close)

@@ -200,7 +200,14 @@ def qlab_setup_check(
                 lambda host: qlab_session.volume(host.target),
             )
         return checks[qlab_volume.key]
-    return SetupCheck(qlab_runner, qlab_scratch, qlab_setup_plan, qlab_session.profile, record)
+    return SetupCheck(
+        qlab_runner,
+        qlab_scratch,
+        qlab_setup_plan,
+        qlab_session.profile,
+        record,
+        frame_times=qlab_session.frame_times(qlab_volume),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -216,7 +223,13 @@ def qlab_media(
     if not record.media:
         pytest.skip(f"no --qlab-media on {qlab_volume.name}")
     buffer_frames = qlab_session.profile.player_buffer_frames
-    return MediaCheck(qlab_runner, qlab_setup_plan, record, buffer_frames=buffer_frames)
+    return MediaCheck(
+        qlab_runner,
+        qlab_setup_plan,
+        record,
+        buffer_frames=buffer_frames,
+        frame_times=qlab_session.frame_times(qlab_volume),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -299,6 +312,7 @@ def qlab_show_pattern(
         thermal=qlab_thermal,
         windows=SustainedPlan.for_options(qlab_session.options),
         progress=qlab_progress,
+        frame_times=qlab_session.frame_times(qlab_volume),
     )
 
 

@@ -62,7 +62,11 @@ class QlabPlugin:
         """The run's verdict, decided the first time it is asked for once the tests are over
         (the end of the test loop, or the end of a session that ran none) and kept."""
         if self._report is None:
-            self._report = build_report(self.run, list(self.entries.values()))
+            self._report = build_report(
+                self.run,
+                list(self.entries.values()),
+                frametimes=self.reports.finish_frametimes(),  # no replay runs after the tests
+            )
             if self.history is not None and not self.config.option.collectonly:
                 self.history.attach(self._report)
         return self._report

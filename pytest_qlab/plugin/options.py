@@ -140,6 +140,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE|URL|off",
         help=help_history,
     )
+    help_frametimes = (
+        "save every replayed frame's timing (stream, frame, due, completed, latency, lateness, "
+        "dropped) as CSV beside the HTML report, named <report>-frametimes.csv"
+    )
+    group.addoption(
+        "--qlab-frametimes",
+        dest="qlab_frametimes",
+        action="store_true",
+        default=None,
+        help=help_frametimes,
+    )
+    parser.addini("qlab_frametimes", help_frametimes, type="bool", default=False)
     parser.addini("qlab_time_scale", help_scale)
     parser.addini("qlab_history", help_history)
     parser.addini("qlab_progress_interval", help_progress)
@@ -155,6 +167,16 @@ def _from_ini(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> 
     try:
         return parse(str(raw))
     except Exception as exc:
+        where = config.inipath or "the ini file"
+        raise pytest.UsageError(f"ini option {name} in {where}: {exc}") from None
+
+
+def _ini_flag(config: pytest.Config, name: str) -> bool:
+    """pytest reads a bool ini value itself, and refuses a bad one without naming it: the line
+    names the option and the file, like the rest."""
+    try:
+        return bool(config.getini(name))
+    except (ValueError, pytest.UsageError) as exc:
         where = config.inipath or "the ini file"
         raise pytest.UsageError(f"ini option {name} in {where}: {exc}") from None
 
@@ -179,6 +201,9 @@ def read_options(config: pytest.Config) -> QlabOptions:
     history = config.getoption("qlab_history")
     if history is None:
         history = _from_ini(config, "qlab_history", history_setting)
+    frametimes = config.getoption("qlab_frametimes")
+    if frametimes is None:
+        frametimes = _ini_flag(config, "qlab_frametimes")
     return QlabOptions(
         volumes=tuple(config.getoption("qlab_volumes") or ()),
         profile=str(profile) if profile else None,
@@ -195,4 +220,5 @@ def read_options(config: pytest.Config) -> QlabOptions:
         history=history,
         hosts=tuple(config.getoption("qlab_hosts") or ()),
         ssh_config=config.getoption("qlab_ssh_config"),
+        frametimes=frametimes,
     )

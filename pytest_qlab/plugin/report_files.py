@@ -27,6 +27,8 @@ from pytest_qlab.report.files import (
     remove_folders,
     write_report,
 )
+from pytest_qlab.report.frametimes import FrameTimesFile, frametimes_path
+from pytest_qlab.report.model import FrameTimesReport, frametimes_report
 from pytest_qlab.report.paths import default_report_paths
 from pytest_qlab.safety.volume import TargetVolume
 
@@ -82,6 +84,8 @@ class ReportFiles:
         self.json = json_path
         self.written: dict[Path, WrittenReport] = {}
         self._json_document: dict[str, Any] | None = None
+        self.frametimes: FrameTimesFile | None = None
+        """The per-frame timings CSV, when asked for (--qlab-frametimes)."""
 
     @classmethod
     def set_up(
@@ -108,6 +112,29 @@ class ReportFiles:
     def wanted(self) -> list[Path]:
         return [path for path in (self.html, self.json) if path is not None]
 
+    def start_frametimes(self) -> FrameTimesFile:
+        """The CSV beside the HTML report, opened before anything is measured; raises
+        ReportFolderError."""
+        if self.html is None:  # set_up always names one
+            raise ValueError("the frame times file is named after the HTML report")
+        self.frametimes = FrameTimesFile.start(frametimes_path(self.html))
+        self.config.add_cleanup(self.frametimes.discard)  # a run that ends in an error
+        return self.frametimes
+
+    def finish_frametimes(self) -> FrameTimesReport | None:
+        """Once the tests are over: the CSV renamed into place (or copied), its line kept. A
+        run that measured nothing (collect only) leaves none."""
+        found = self.frametimes
+        if found is None:
+            return None
+        if self.config.option.collectonly:
+            found.discard()
+            self.frametimes = None
+            return None
+        written = found.close()
+        self.written[found.path] = written
+        return frametimes_report(written, found.rows)
+
     def lines(self) -> list[ReportLine]:
         """One line per report: where it is, or why it is not where it should be."""
         lines = []
@@ -116,6 +143,10 @@ class ReportFiles:
             if written is None:
                 lines.append(ReportLine(f"report: {path}", ok=True))
             else:
+                lines.append(ReportLine(written.line(), ok=written.in_place))
+        if self.frametimes is not None:
+            written = self.written.get(self.frametimes.path)
+            if written is not None:
                 lines.append(ReportLine(written.line(), ok=written.in_place))
         return lines
 

@@ -25,7 +25,7 @@ class ReportFolderError(QlabError):
     """A report folder that cannot be created or written in; the message says why."""
 
 
-def _cause(exc: OSError) -> str:
+def cause_of(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
@@ -56,12 +56,12 @@ def check_report_folder(folder: Path, option: str = "--qlab-report-dir") -> list
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         remove_folders(missing)
-        raise ReportFolderError(f"{where} cannot be created ({_cause(exc)}); {hint}") from None
+        raise ReportFolderError(f"{where} cannot be created ({cause_of(exc)}); {hint}") from None
     try:
-        probe = _create_temporary(folder / ".pytest-qlab-write-check")
+        probe = create_temporary(folder / ".pytest-qlab-write-check")
     except OSError as exc:
         remove_folders(missing)
-        raise ReportFolderError(f"{where} is not writable ({_cause(exc)}); {hint}") from None
+        raise ReportFolderError(f"{where} is not writable ({cause_of(exc)}); {hint}") from None
     with contextlib.suppress(OSError):
         probe.unlink()
     return missing
@@ -75,7 +75,7 @@ def remove_folders(folders: Sequence[Path]) -> None:
             folder.rmdir()
 
 
-def _create_temporary(path: Path) -> Path:
+def create_temporary(path: Path) -> Path:
     """A new, empty, uniquely named file beside `path`, created with the umask's permissions
     (tempfile.mkstemp's 0600 would make a report only its writer can open)."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
@@ -88,7 +88,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` under a temporary name in `path`'s folder, flush it to the disk, and rename
     it to `path`: a reader sees the old file or the whole new one, never part of it. On failure
     the temporary file is removed and the error raised."""
-    temporary = _create_temporary(path)
+    temporary = create_temporary(path)
     try:
         with temporary.open("wb") as handle:
             handle.write(data)
@@ -111,6 +111,8 @@ class WrittenReport:
     """Why it is not at `wanted`."""
     copy_cause: str | None = None
     """Why no copy could be saved either."""
+    what: str = "report"
+    """What the file is, as the line names it: "report", "frame times"."""
 
     @property
     def in_place(self) -> bool:
@@ -118,14 +120,14 @@ class WrittenReport:
 
     def line(self) -> str:
         if self.in_place:
-            return f"report: {self.wanted}"
-        failed = f"report {self.wanted} could not be written ({self.cause})"
+            return f"{self.what}: {self.wanted}"
+        failed = f"{self.what} {self.wanted} could not be written ({self.cause})"
         if self.location is not None:
             return f"{failed}: a copy is at {self.location}"
         return f"{failed}, nor a copy in the system temp folder ({self.copy_cause})"
 
 
-def _copy_path(folder: Path, name: str) -> Path:
+def copy_path(folder: Path, name: str) -> Path:
     """`folder/name`, numbered if a file of that name is already there."""
     candidate, number = folder / name, 1
     stem, suffix = Path(name).stem, Path(name).suffix
@@ -141,13 +143,13 @@ def write_report(path: Path, data: bytes, fallback: Path | None = None) -> Writt
     try:
         write_atomically(path, data)
     except OSError as exc:
-        cause = _cause(exc)
+        cause = cause_of(exc)
     else:
         return WrittenReport(path, path)
     folder = fallback if fallback is not None else Path(tempfile.gettempdir())
     try:
-        copy = _copy_path(folder, path.name)
+        copy = copy_path(folder, path.name)
         write_atomically(copy, data)
     except OSError as exc:
-        return WrittenReport(path, None, cause, _cause(exc))
+        return WrittenReport(path, None, cause, cause_of(exc))
     return WrittenReport(path, copy, cause)

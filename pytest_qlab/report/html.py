@@ -6,14 +6,22 @@ import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_qlab.core.modes import MODES
 from pytest_qlab.core.profiles import CODEC_NAMES, RASTER_NAMES
+from pytest_qlab.core.units import format_bytes
 from pytest_qlab.report.entries import TestEntry
 from pytest_qlab.report.history_html import history_block, this_run_row
 from pytest_qlab.report.matrix import MatrixCell, show_rows
-from pytest_qlab.report.model import MediaReport, ProfileReport, QlabReport, VolumeReport
+from pytest_qlab.report.model import (
+    FrameTimesReport,
+    MediaReport,
+    ProfileReport,
+    QlabReport,
+    VolumeReport,
+)
 from pytest_qlab.report.text import (
     rehearsal_notice,
     system_disk_warning,
@@ -176,13 +184,30 @@ def evidence_section(report: QlabReport, items: Mapping[str, ItemEvidence]) -> s
             parts.append(item_block(entry, items.get(entry.nodeid, ItemEvidence())))
     for volume in report.volumes:
         parts.append(media_table(volume.media))
+    parts.append(frametimes_note(report.frametimes))
     parts.append("</section>")
     return "".join(parts)
 
 
+def frametimes_note(saved: FrameTimesReport | None) -> str:
+    """Where --qlab-frametimes saved every replayed frame's timing, for a closer look."""
+    if saved is None:
+        return ""
+    if saved.path is None:
+        where = f"could not be saved ({saved.cause})"
+    elif saved.path == saved.wanted_path:
+        where = f"are in {Path(saved.path).name}, beside this report"
+    else:
+        where = f"are in {saved.path}: the report folder failed ({saved.cause})"
+    return (
+        f'<p class="qlab-frametimes">Every replayed frame\'s timing ({saved.rows} frames: '
+        f"due, completed, latency, lateness, dropped) {escape(where)}.</p>"
+    )
+
+
 def item_block(entry: TestEntry, evidence: ItemEvidence) -> str:
-    if not evidence.plots and entry.message is None:
-        return ""  # e.g. a passing advisory: its row in the table says all
+    if not evidence.plots and (entry.message is None or entry.outcome == "skipped"):
+        return ""  # e.g. an advisory that passed or does not apply: its row says all
     colour = _OUTCOME_CLASSES.get(entry.outcome, "other")
     message = (
         "" if entry.message is None else f'<p class="qlab-message">{escape(entry.message)}</p>'
@@ -318,7 +343,6 @@ def media_table(media: Sequence[MediaReport]) -> str:
             item.dropped_frames,
             item.worst_lateness_ms,
             item.latency_p999_ms,
-            item.bytes_read,
         ]
         return [
             item.path,
@@ -329,6 +353,8 @@ def media_table(media: Sequence[MediaReport]) -> str:
             f"{item.mean_mb_s:.1f}",
             f"{item.peak_mb_s:.1f}",
             *("not played" if value is None else f"{value:g}" for value in played),
+            # in MB, as everywhere else: ":g" printed 5.79584e+06
+            "not played" if item.bytes_read is None else format_bytes(item.bytes_read),
         ]
 
     head = "".join(f"<th>{escape(name)}</th>" for name in MEDIA_COLUMNS)

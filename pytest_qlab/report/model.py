@@ -14,15 +14,17 @@ from pytest_qlab.core.session import QlabSession
 from pytest_qlab.core.verdict import Rating, RequirementKey, RequirementVerdict, Status
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.drive.advisories import Advisory
+from pytest_qlab.measure.frametimes import COLUMNS
 from pytest_qlab.measure.pool import covered_bytes
 from pytest_qlab.media.cache import cache_warning
 from pytest_qlab.media.rates import media_rates
 from pytest_qlab.report.entries import TestEntry
+from pytest_qlab.report.files import WrittenReport
 from pytest_qlab.report.fleet import FleetReport, fleet_report
 from pytest_qlab.report.history_model import HistoryReport
 from pytest_qlab.report.matrix import MatrixCell, profile_rows, will_it_work
 
-SCHEMA_VERSION = "2.3"
+SCHEMA_VERSION = "2.4"
 """major.minor: a minor version only adds fields, so readers of 1.x read every 1.y report.
 1.1 added `tests` (per-test summary rows and down-sampled series), 1.2 a volume's `layout`,
 1.3 a volume's `media` (the show's own files and how they played), 1.4 each media file's
@@ -32,7 +34,8 @@ nothing failed (NOT RATED; `not_rated` names the level), and each volume has `ev
 proved or disproved each requirement) and `bandwidth_windows` (how steady each bandwidth
 measurement was). 2.1 a volume's `history` (the drive's earlier runs). 2.2 added each test's
 `message` (why it failed, in words) and the profile's `formats` (the matrix rows the show
-plays)."""
+plays). 2.3 added a volume's `host` and the run's `fleet` (--qlab-host), 2.4 `frametimes`
+(where --qlab-frametimes saved every replayed frame's timing)."""
 
 
 class RequirementReport(BaseModel):
@@ -210,6 +213,31 @@ class VolumeReport(BaseModel):
     """The drive's past from the drive history; None when the history is off or unusable."""
 
 
+class FrameTimesReport(BaseModel):
+    """The per-frame timings CSV of --qlab-frametimes: one row per frame of every replay."""
+
+    path: str | None
+    """Where the CSV is: beside the HTML report, or a copy in the system temp folder when
+    that failed; null when no copy could be saved either."""
+    wanted_path: str
+    """Where it was to be: beside the HTML report, named after it."""
+    rows: int
+    """Frames written, one row each (header aside)."""
+    columns: list[str]
+    cause: str | None = None
+    """Why it is not at `wanted_path`."""
+
+
+def frametimes_report(written: WrittenReport, rows: int) -> FrameTimesReport:
+    return FrameTimesReport(
+        path=None if written.location is None else str(written.location),
+        wanted_path=str(written.wanted),
+        rows=rows,
+        columns=list(COLUMNS),
+        cause=written.cause,
+    )
+
+
 class QlabReport(BaseModel):
     """The `qlab` block of the JSON report; published as schema/qlab-report.schema.json."""
 
@@ -227,6 +255,8 @@ class QlabReport(BaseModel):
     """Every qualification test in run order: outcome, measured vs required, series."""
     fleet: FleetReport | None = None
     """With --qlab-host: how many hosts are ready, and what their shared storage carried."""
+    frametimes: FrameTimesReport | None = None
+    """The per-frame timings CSV; null when --qlab-frametimes was not given."""
 
     @property
     def all_ready(self) -> bool:
@@ -248,7 +278,7 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
         not_rated=decision.not_rated,
         ready=session.ready(record, decision),
         interrupted=record.interrupted,
-        rating_reasons=list(decision.reasons),
+        rating_reasons=[*interruption_reason(session, record), *decision.reasons],
         measurements=record.measurements(),
         max_streams=record.capacity_summary,
         matrix=volume_matrix(session.profile.headroom, record),
@@ -264,6 +294,18 @@ def volume_report(session: QlabSession, record: VolumeRecord) -> VolumeReport:
             spread_report(measurement, spread) for measurement, spread in record.window_spreads()
         ],
     )
+
+
+def interruption_reason(session: QlabSession, record: VolumeRecord) -> list[str]:
+    """Why an interrupted run is NOT READY whatever it measured, first among the reasons: the
+    rest may all read as met."""
+    if not record.interrupted and session.interrupted_by is None:
+        return []
+    by = f" by {session.interrupted_by}" if session.interrupted_by else ""
+    return [
+        f"not ready: the run was interrupted{by} before it finished, and an interrupted run "
+        "never qualifies a drive; run it again to its end"
+    ]
 
 
 def requirement_evidence(verdict: RequirementVerdict) -> RequirementEvidence:
@@ -423,7 +465,11 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-def build_report(session: QlabSession, tests: Sequence[TestEntry] = ()) -> QlabReport:
+def build_report(
+    session: QlabSession,
+    tests: Sequence[TestEntry] = (),
+    frametimes: FrameTimesReport | None = None,
+) -> QlabReport:
     """Decide every volume's verdict once, at the end of the run, into the one model the
     terminal, the HTML and the JSON report render."""
     volumes = {key: volume_report(session, record) for key, record in session.volumes.items()}
@@ -448,4 +494,5 @@ def build_report(session: QlabSession, tests: Sequence[TestEntry] = ()) -> QlabR
         volumes=list(volumes.values()),
         tests=list(tests),
         fleet=fleet_report(session, ready),
+        frametimes=frametimes,
     )

@@ -19,6 +19,7 @@ from typing import Any
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from pydantic import JsonValue
 
 OKABE_ITO = (
@@ -177,12 +178,21 @@ def timeline_svg(timeline: Timeline, title: str) -> bytes | None:
 
 
 def _throughput(axes: Axes, timeline: Timeline) -> None:
-    times = [window.end_s for window in timeline.windows]
-    rates = [window.mb_s for window in timeline.windows]
+    """Each window's rate held over the window, as steps: a point at each window's end would
+    leave a one-window measurement (a second's read) without any line at all."""
+    windows = timeline.windows
+    times = [window.start_s for window in windows] + [windows[-1].end_s]
+    rates = [window.mb_s for window in windows] + [windows[-1].mb_s]
     for number, (start_s, end_s) in enumerate(timeline.shaded_s):
         label = "crossfade" if number == 0 else None
         axes.axvspan(start_s, end_s, color=SHADE_COLOUR, alpha=0.25, hatch="//", label=label)
-    axes.plot(times, rates, label="measured", **_style_of(0))  # type: ignore[arg-type]
+    axes.plot(
+        times,
+        rates,
+        label="measured",
+        drawstyle="steps-post",
+        **_style_of(0),  # type: ignore[arg-type]
+    )
     for index, line in enumerate(timeline.requirements):
         axes.axhline(
             line.value,
@@ -263,11 +273,23 @@ def latency_svg(
         _dropped_badge(axes, sum(stream.dropped_frames for stream in streams))
         axes.set_xscale("log")
         axes.set_yscale("log")
+        _plain_log_ticks(axes.xaxis, *axes.get_xlim())
+        _plain_log_ticks(axes.yaxis, *axes.get_ylim())
         axes.set_xlabel("frame read latency (ms)")
         axes.set_ylabel("frames")
         axes.set_title(title)
         _legend_below(figure, [axes])
         return _svg(figure)
+
+
+def _plain_log_ticks(axis: Any, low: float, high: float) -> None:
+    """Plain numbers on a log axis (20, 50, 100 ms, not 2 x 10^1 and minor labels running
+    into each other); 1-2-5 steps over up to two decades, whole decades beyond."""
+    decades = math.log10(max(high, 1e-9) / max(low, 1e-9))
+    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def media_lateness_svg(files: Sequence[FileLateness], title: str) -> bytes | None:
@@ -372,7 +394,10 @@ def capacity_svg(probes: Sequence[tuple[int, int]], stream: str, title: str) -> 
         axes.set_xticks(sorted({p[0] for p in ordered}))
         axes.set_xlabel(f"streams played at once ({stream} each)")
         axes.set_ylabel("dropped frames")
-        axes.set_ylim(bottom=-0.05 * max(1, max(p[1] for p in ordered)))
+        # whole frames from 0 up: a search without a drop is not drawn on a -0.04..0.04 axis
+        peak = max(1, max(p[1] for p in ordered))
+        axes.set_ylim(-0.05 * peak, 1.1 * peak)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(title)
         _legend_below(figure, [axes])
         return _svg(figure)

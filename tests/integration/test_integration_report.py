@@ -250,6 +250,48 @@ def _printed_first_page(report: Path, tmp_path: Path) -> str:
     return " ".join(text.split())
 
 
+def _printed_pages(report: Path, tmp_path: Path) -> list[str]:
+    """Each printed page's text, in reading order (pdftotext ends each page with a form feed)."""
+    pdf = tmp_path / "whole.pdf"
+    printed = _run_chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri())
+    assert printed.returncode == 0, printed.stderr
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed (Debian: apt-get install poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return text.split("\f")[:-1]
+
+
+ITEM_HEADING = re.compile(r"^(?:PASSED|FAILED|XFAILED|XPASSED|ERROR) (test_\S+)$")
+PLOT_CAPTIONS = (
+    "throughput over time",
+    "frame latency",
+    "lateness over time",
+    "streams against dropped frames",
+)
+
+
+def test_printed_report_keeps_each_item_with_its_plot_and_has_no_blank_page(
+    setup_run: MainJob, tmp_path: Path
+) -> None:
+    """What a Save as PDF gives: no empty page (pytest-html's 550 px spacer made a blank last
+    one), and no item heading left at the foot of a page whose plot went to the next."""
+    pages = _printed_pages(_html_path(setup_run), tmp_path)
+    assert len(pages) > 1
+    for number, page in enumerate(pages, start=1):
+        assert page.strip(), f"page {number} of {len(pages)} is blank"
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        for index, line in enumerate(lines):
+            heading = ITEM_HEADING.match(line)
+            if heading is None or heading.group(1).startswith("test_preshow_advisory"):
+                continue
+            rest = lines[index + 1 :]
+            assert any(caption in rest for caption in PLOT_CAPTIONS), (
+                f"page {number}: {heading.group(1)} is printed apart from its plot"
+            )
+
+
 def test_every_measurement_has_its_plot_and_the_verdict_comes_first(
     setup_run: MainJob, tmp_path: Path
 ) -> None:

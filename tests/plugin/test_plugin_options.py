@@ -22,6 +22,7 @@ OPTION_HELP = {
     "--qlab-stream=SPEC": ["a stream of the show", "hq:3840x2160@29.97", "MB/s@FPS", "repeat"],
     "--qlab-report-dir=DIR": ["folder for the default HTML and JSON reports", "default: reports"],
     "--qlab-keep-files": ["keep the scratch folder on the volume"],
+    "--qlab-frametimes": ["every replayed frame's timing", "CSV beside the HTML report"],
 }
 INI_HELP = {
     "qlab_time_scale": "compress every duration by F (0 < F <= 1)",

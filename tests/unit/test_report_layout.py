@@ -1,10 +1,19 @@
-"""The first screen's chart data and the compact matrix's row choice."""
+"""The first screen's chart data, the compact matrix's row choice, and the evidence's
+blocks and tables as production reads them."""
 
 from __future__ import annotations
 
+from pytest_qlab.measure.frametimes import COLUMNS
 from pytest_qlab.report.chart import Bar, chart_svg, requirement_figures
+from pytest_qlab.report.entries import TestEntry
+from pytest_qlab.report.html import ItemEvidence, frametimes_note, item_block, media_table
 from pytest_qlab.report.matrix import MatrixCell, show_rows, will_it_work
-from pytest_qlab.report.model import RequirementEvidence, VolumeReport
+from pytest_qlab.report.model import (
+    FrameTimesReport,
+    MediaReport,
+    RequirementEvidence,
+    VolumeReport,
+)
 
 
 def _cells() -> list[MatrixCell]:
@@ -89,3 +98,79 @@ def test_chart_figures_come_from_the_evidence() -> None:
 
 def test_no_chart_without_a_bandwidth_figure() -> None:
     assert chart_svg(requirement_figures(_volume([]))) is None
+
+
+def _media_report(bytes_read: int | None) -> MediaReport:
+    played = bytes_read is not None
+    return MediaReport(
+        path="media/backdrop.mov",
+        codec="ProRes 422 HQ",
+        fourcc="apch",
+        raster="640x360",
+        fps=29.97,
+        frames=240,
+        duration_s=8.0,
+        mean_mb_s=5.5,
+        peak_mb_s=5.6,
+        frames_played=30 if played else None,
+        dropped_frames=0 if played else None,
+        worst_lateness_ms=0.0 if played else None,
+        latency_p999_ms=0.555 if played else None,
+        bytes_read=bytes_read,
+    )
+
+
+def test_media_table_gives_bytes_in_megabytes() -> None:
+    table = media_table([_media_report(5_795_840), _media_report(None)])
+
+    assert "<td>5.8 MB</td>" in table
+    assert "e+06" not in table
+    assert table.count("<td>not played</td>") == 5  # frames, drops, lateness, latency, bytes
+
+
+def _entry(outcome: str, message: str | None) -> TestEntry:
+    return TestEntry.model_validate(
+        {
+            "nodeid": "suites/test_setup_check.py::test_preshow_advisory[Show-spotlight]",
+            "name": "test_preshow_advisory[Show-spotlight]",
+            "mode": "setup_check",
+            "volume": "Show",
+            "phase": None,
+            "outcome": outcome,
+            "measured": "skip: macOS only",
+            "required": "not failing",
+            "message": message,
+        }
+    )
+
+
+def test_an_item_without_a_plot_that_did_not_apply_has_no_block_of_its_own() -> None:
+    """Its row in the summary table says it; a failure still gets its block and message."""
+    assert item_block(_entry("skipped", "Spotlight indexing: macOS only"), ItemEvidence()) == ""
+    failed = item_block(_entry("failed", "SMART health: 3 reallocated sectors"), ItemEvidence())
+    assert '<p class="qlab-message">SMART health: 3 reallocated sectors</p>' in failed
+
+
+def _saved(path: str | None, cause: str | None = None) -> FrameTimesReport:
+    return FrameTimesReport(
+        path=path,
+        wanted_path="/reports/run-frametimes.csv",
+        rows=1905,
+        columns=list(COLUMNS),
+        cause=cause,
+    )
+
+
+def test_the_evidence_says_where_the_frame_times_are() -> None:
+    assert frametimes_note(None) == ""
+    in_place = frametimes_note(_saved("/reports/run-frametimes.csv"))
+    assert (
+        "(1905 frames: due, completed, latency, lateness, dropped) are in run-frametimes.csv, "
+        "beside this report." in in_place
+    )
+    copied = frametimes_note(_saved("/tmp/run-frametimes.csv", "No space left on device"))
+    assert "are in /tmp/run-frametimes.csv: the report folder failed (No space left on device)" in (
+        copied
+    )
+    lost = frametimes_note(_saved(None, "No space left on device"))
+    assert "could not be saved (No space left on device)." in lost

@@ -119,3 +119,76 @@ def test_latency_histogram_is_small_and_counts_every_frame() -> None:
     assert isinstance(low, float)
     assert isinstance(high, float)
     assert low <= 400.2 <= high
+
+
+def _measured_segments(svg: bytes) -> list[str]:
+    """The `d` of every path drawn in the measured series' colour that has a line in it."""
+    root = ET.fromstring(svg)
+    colour = f"stroke: {OKABE_ITO[0].lower()}"
+    return [
+        path.get("d", "")
+        for path in root.iter("{http://www.w3.org/2000/svg}path")
+        if colour in (path.get("style") or "").lower() and " L " in f" {path.get('d', '')} "
+    ]
+
+
+def test_a_one_window_measurement_still_draws_its_throughput() -> None:
+    """A second's sequential read at a time scale has one window: it is drawn across it."""
+    metadata: dict[str, JsonValue] = {
+        "read_mb_s": 6864.3,
+        "windows": [{"start_s": 0.0, "end_s": 0.897, "mb_s": 6864.3}],
+    }
+    (plot,) = plots_for_test(metadata, REQUIREMENTS, "test_sequential_read[Show-acceptable]")
+
+    assert plot.name == "throughput over time"
+    lines = _measured_segments(plot.svg)
+    assert len(lines) == 2, f"the measured throughput has no line beside its legend: {lines}"
+
+
+def _texts(svg: bytes) -> list[str]:
+    """The words matplotlib drew, which its SVG keeps as a comment before each glyph path."""
+    return re.findall(r"<!-- (.*?) -->", svg.decode("utf-8"))
+
+
+def test_a_capacity_search_without_a_drop_counts_whole_frames_from_zero() -> None:
+    metadata: dict[str, JsonValue] = {
+        "stream": "4K",
+        "probes": [{"streams": n, "dropped_frames": 0} for n in (1, 2, 4, 8)],
+    }
+    (plot,) = plots_for_test(metadata, REQUIREMENTS, "test_max_stream_count[Show]")
+
+    texts = _texts(plot.svg)
+    assert "dropped frames" in texts
+    after_x_label = texts.index("streams played at once (4K each)") + 1
+    ticks = texts[after_x_label : texts.index("dropped frames")]
+    assert ticks == ["0", "1"], ticks
+
+
+def test_latency_axes_read_as_plain_numbers() -> None:
+    """A failing drive's frames between 30 and 600 ms: 50, 100, 200, 500 ms, not 3 x 10^1,
+    4 x 10^1, 6 x 10^1 running into each other; whole decades over a wide range."""
+    slow: dict[str, JsonValue] = {
+        "dropped_frames": 64,
+        "per_stream": [
+            {
+                "stream": "4K",
+                "frame_interval_ms": 33.367,
+                "buffer_frames": 3,
+                "dropped_frames": 64,
+                "latency_histogram": [
+                    {"from_ms": low, "to_ms": low + 10, "frames": frames}
+                    for low, frames in ((30, 1), (120, 1), (300, 1), (400, 2), (580, 2))
+                ],
+            }
+        ],
+    }
+    (plot,) = plots_for_test(slow, REQUIREMENTS, "test_normal_playback[Show]")
+    texts = _texts(plot.svg)
+    assert texts[: texts.index("frame read latency (ms)")] == ["50", "100", "200", "500"]
+    assert not [text for text in texts if "times" in text or "^" in text], texts
+
+    (wide,) = plots_for_test(REPLAY, REQUIREMENTS, "test_normal_playback[Show]")
+    ticks = _texts(wide.svg)
+    x_ticks = ticks[: ticks.index("frame read latency (ms)")]
+    assert x_ticks
+    assert all(re.fullmatch(r"10*|0\.0*1", tick) for tick in x_ticks), x_ticks

@@ -74,7 +74,9 @@ def test_a_failed_measurement_caps_the_rating_and_says_why(session: QlabSession)
 def test_an_interrupted_run_is_rated_but_never_ready(session: QlabSession) -> None:
     (record,) = session.volumes.values()
     _acceptable_measurements(record)
-    session.interrupted_by = "SIGINT"
+    record.sequential_read = sequential("read", 3000.0)  # enough for Excellent too
+    record.capacity = None  # a search that played fewer streams would lower the read
+    session.interrupted_by = "SIGINT"  # before the crossfade replay
 
     report = build_report(session)
 
@@ -82,6 +84,24 @@ def test_an_interrupted_run_is_rated_but_never_ready(session: QlabSession) -> No
     assert volume.rating is Rating.ACCEPTABLE, "what was measured still rates"
     assert not volume.ready
     assert report.interrupted_by == "SIGINT"
+    # First among the reasons, which may all read as met: why it is NOT READY anyway.
+    assert volume.rating_reasons[0] == (
+        "not ready: the run was interrupted by SIGINT before it finished, and an interrupted "
+        "run never qualifies a drive; run it again to its end"
+    )
+    assert volume.rating_reasons[-1] == (
+        "Excellent NOT RATED: nothing measured crossfades played frame by frame; the run was "
+        "interrupted before test_crossfade_playback finished: run it again to its end"
+    )
+
+
+def test_an_uninterrupted_run_has_no_interruption_reason(session: QlabSession) -> None:
+    (record,) = session.volumes.values()
+    _acceptable_measurements(record)
+
+    (volume,) = build_report(session).volumes
+
+    assert not any("interrupted" in reason for reason in volume.rating_reasons)
 
 
 def test_the_json_measurements_are_derived_from_the_typed_results(session: QlabSession) -> None:

@@ -170,6 +170,34 @@ def test_a_setup_check_missing_an_item_names_the_item() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("modes", "cut"),
+    [
+        (frozenset({SETUP_CHECK}), "test_crossfade_playback"),
+        (frozenset({SHOW_PATTERN, SUSTAINED}), "it"),
+    ],
+    ids=["setup-check", "long-modes"],
+)
+def test_an_interrupted_run_is_told_to_run_again_not_that_it_left_the_item_out(
+    modes: frozenset[Mode], cut: str
+) -> None:
+    """Ctrl-C during the crossfade replay: nothing was left out, the run was cut short."""
+    evidence = Evidence(
+        bandwidth=(BandwidthFigure(Measurement.SEQUENTIAL_READ, 3000.0),),
+        playback={NORMAL: (Playback(Measurement.NORMAL_REPLAY, 100, 0, ""),)},
+        modes=modes,
+        interrupted=True,
+    )
+
+    decision = rate(evidence, REQUIREMENTS)
+
+    assert decision.rated is Rating.ACCEPTABLE
+    assert decision.reasons[-1] == (
+        "Excellent NOT RATED: nothing measured crossfades played frame by frame; the run was "
+        f"interrupted before {cut} finished: run it again to its end"
+    )
+
+
 def test_a_partial_show_pattern_supports_but_does_not_prove() -> None:
     partial = Playback(
         Measurement.SHOW_PATTERN, 900, 0, "in 1 phases", short_of="1 of the show's 5 phases"
@@ -229,10 +257,16 @@ def test_a_crossfade_drop_fails_excellent_only() -> None:
 
 
 @pytest.mark.parametrize(
-    ("max_streams", "needed", "blocks"), [(1, 2, True), (2, 2, False), (32, 2, False)]
+    ("max_streams", "needed", "blocks", "played"),
+    [
+        (0, 1, True, "cannot play a single 8K stream"),
+        (1, 2, True, "plays only 1 x 8K"),
+        (2, 2, False, "plays only 2 x 8K"),
+        (32, 2, False, "plays only 32 x 8K"),
+    ],
 )
 def test_too_few_streams_in_the_capacity_search_block_acceptable(
-    max_streams: int, needed: int, blocks: bool
+    max_streams: int, needed: int, blocks: bool, played: str
 ) -> None:
     evidence = _build(Run.PASSED, Run.ABSENT, Run.ABSENT, Run.ABSENT)
     # Streams heavy enough that one more than the search played exceeds the 5000 MB/s read:
@@ -245,8 +279,10 @@ def test_too_few_streams_in_the_capacity_search_block_acceptable(
     )
 
     assert (decision.rated is Rating.INSUFFICIENT) is blocks, decision.reasons
-    text = f"plays only {max_streams} of the heaviest stream without drops; the show plays {needed}"
+    text = f"capacity search: {played} without drops; the show plays {needed}"
     assert (text in decision.reasons) is blocks
+    summary = f"the capacity search with {max_streams} of the {needed} streams without drops"
+    assert decision.reasons[-1].endswith(summary) is blocks, decision.reasons
 
 
 def test_a_long_run_finding_breaks_the_requirement_it_names() -> None:
