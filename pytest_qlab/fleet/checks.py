@@ -3,6 +3,7 @@ every host at the same moment (the first host's test triggers it, the others fin
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -11,11 +12,28 @@ from pytest_qlab.core.profiles import ShowProfile
 from pytest_qlab.fleet.fleet import Fleet, FleetHost
 from pytest_qlab.measure.bandwidth import BandwidthResult, LayoutResult
 from pytest_qlab.measure.capacity import CapacityResult
+from pytest_qlab.measure.frametimes import FrameTimes, RowSink
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
 from pytest_qlab.safety.volume import ScratchSpace
 
 T = TypeVar("T")
+
+
+class LockedSink:
+    """Every host judges its frames in its own thread: their rows reach the one CSV whole."""
+
+    def __init__(self, sink: RowSink) -> None:
+        self._sink = sink
+        self._lock = threading.Lock()
+
+    def write_row(self, line: str) -> None:
+        with self._lock:
+            self._sink.write_row(line)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._sink.flush()
 
 
 class FleetSetupCheck(SetupCheck):
@@ -26,10 +44,12 @@ class FleetSetupCheck(SetupCheck):
         plan: SetupCheckPlan,
         profile: ShowProfile,
         record: VolumeRecord,
+        frame_sink: RowSink | None = None,
     ) -> None:
         # the scratch folder is the keeper's on the host: this object only names its path
         scratch = ScratchSpace(host.target, host.keeper.run_id)
-        super().__init__(host.runner, scratch, plan, profile, record)
+        frame_times = None if frame_sink is None else FrameTimes(frame_sink, host.target.name)
+        super().__init__(host.runner, scratch, plan, profile, record, frame_times=frame_times)
         self.fleet = fleet
         self.host = host
         self.others: dict[str, FleetSetupCheck] = {}
@@ -42,9 +62,12 @@ class FleetSetupCheck(SetupCheck):
         plan: SetupCheckPlan,
         profile: ShowProfile,
         record_of: Callable[[FleetHost], VolumeRecord],
+        frame_sink: RowSink | None = None,
     ) -> dict[str, FleetSetupCheck]:
+        """`frame_sink`: the run's per-frame timings CSV (--qlab-frametimes), if asked for."""
+        shared = None if frame_sink is None else LockedSink(frame_sink)
         checks = {
-            key: cls(fleet, host, plan, profile, record_of(host))
+            key: cls(fleet, host, plan, profile, record_of(host), shared)
             for key, host in fleet.hosts.items()
         }
         for check in checks.values():

@@ -198,6 +198,7 @@ def qlab_setup_check(
                 qlab_setup_plan,
                 qlab_session.profile,
                 lambda host: qlab_session.volume(host.target),
+                qlab_session.frame_sink,
             )
         return checks[qlab_volume.key]
     return SetupCheck(

@@ -7,14 +7,18 @@ worker) and nothing on the volumes.
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from tests.helpers.fleet_hosts import (
@@ -91,6 +95,19 @@ def run_fleet(
     return main_job.finished(completed.returncode, completed.stdout, completed.stderr)
 
 
+def _fio_client_of(pid: int) -> bool:
+    """The main job (`pid`) runs `fio --client=...`: the hosts are measuring."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return False
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            if any(arg.startswith("--client=") for arg in child.cmdline()):
+                return True
+    return False
+
+
 def volumes_by_host(job: MainJob) -> dict[str, dict[str, Any]]:
     return {volume["host"]: volume for volume in job.report()["qlab"]["volumes"]}
 
@@ -99,14 +116,59 @@ def hosts_args(lab: FleetLab, *aliases: str) -> list[str]:
     return [arg for alias in aliases for arg in ("--qlab-host", lab.url(alias))]
 
 
+def run_fleet_while(
+    main_job: MainJobRunner, lab: FleetLab, act: Callable[[subprocess.Popen[str]], None]
+) -> MainJob:
+    """Both hosts' run, with `act` done a second into the measurements (once the run's own fio
+    client talks to the hosts' servers); the run is killed if it does not end by itself."""
+    process = subprocess.Popen(
+        fleet_command(main_job, lab, *hosts_args(lab, "qlab-a", "qlab-b")),
+        cwd=main_job.workdir,
+        env=main_job.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _fio_client_of(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lab.processes(("fio",)), "no fio server started on the hosts"
+        assert _fio_client_of(process.pid), "the run never started measuring"
+        time.sleep(1.0)
+        act(process)
+        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return main_job.finished(process.returncode, stdout, stderr)
+
+
 @pytest.mark.timing
 def test_two_hosts_pass_together_and_leave_nothing(
     fleet_hosts: FleetLab, main_job: MainJobRunner
 ) -> None:
-    job = run_fleet(main_job, fleet_hosts, *hosts_args(fleet_hosts, "qlab-a", "qlab-b"))
+    job = run_fleet(
+        main_job, fleet_hosts, *hosts_args(fleet_hosts, "qlab-a", "qlab-b"), "--qlab-frametimes"
+    )
     assert job.returncode == 0, job.output
     volumes = volumes_by_host(job)
     assert set(volumes) == {"qlab-a", "qlab-b"}
+    # every host's frames in the one CSV, whole rows although the hosts judge them at once
+    frametimes = job.report()["qlab"]["frametimes"]
+    with open(frametimes["path"], encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == frametimes["rows"]
+    by_host = {volume["name"]: host for host, volume in volumes.items()}
+    assert {row["volume"] for row in rows} == set(by_host)
+    for name, host in by_host.items():
+        measured = volumes[host]["measurements"]
+        dropped = sum(int(row["dropped"]) for row in rows if row["volume"] == name)
+        assert dropped == (
+            measured["normal_playback_dropped_frames"] + measured["crossfade_peak_dropped_frames"]
+        )
+    assert all(float(row["latency_ms"]) >= 0 for row in rows if row["latency_ms"])
     for host, volume in volumes.items():
         assert volume["ready"], (host, volume["rating_reasons"])
         assert volume["path"] == str(fleet_hosts.volumes[host])
@@ -147,29 +209,10 @@ def test_a_throttled_host_fails_while_the_other_passes(
 def test_ctrl_c_mid_run_leaves_nothing_on_either_host(
     fleet_hosts: FleetLab, main_job: MainJobRunner
 ) -> None:
-    process = subprocess.Popen(
-        fleet_command(main_job, fleet_hosts, *hosts_args(fleet_hosts, "qlab-a", "qlab-b")),
-        cwd=main_job.workdir,
-        env=main_job.environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not fleet_hosts.processes(("fio",)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert fleet_hosts.processes(("fio",)), "no fio server started on the hosts"
-        time.sleep(2.0)  # into the measurements
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode != 0
-    assert "Traceback" not in stderr
-    assert "INTERRUPTED" in stdout, stdout[-2000:]
+    job = run_fleet_while(main_job, fleet_hosts, lambda process: process.send_signal(signal.SIGINT))
+    assert job.returncode != 0
+    assert "Traceback" not in job.stderr
+    assert "INTERRUPTED" in job.stdout, job.stdout[-2000:]
     assert nothing_left(fleet_hosts) == []
 
 
@@ -237,27 +280,10 @@ def test_a_host_that_drops_mid_run_is_interrupted_and_the_other_keeps_its_result
     fleet_netns: FleetLab, main_job: MainJobRunner
 ) -> None:
     """qlab-a leaves the network (its link down) while the hosts measure; qlab-b goes on."""
-    process = subprocess.Popen(
-        fleet_command(main_job, fleet_netns, *hosts_args(fleet_netns, "qlab-a", "qlab-b")),
-        cwd=main_job.workdir,
-        env=main_job.environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     try:
-        deadline = time.monotonic() + 60
-        while not fleet_netns.processes(("fio",)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(2.0)
-        fleet_netns.drop("qlab-a")
-        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+        job = run_fleet_while(main_job, fleet_netns, lambda _process: fleet_netns.drop("qlab-a"))
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
         fleet_netns.restore("qlab-a")
-    job = main_job.finished(process.returncode, stdout, stderr)
     assert job.returncode != 0
     assert "Traceback" not in job.output
     volumes = volumes_by_host(job)
@@ -265,8 +291,8 @@ def test_a_host_that_drops_mid_run_is_interrupted_and_the_other_keeps_its_result
     assert not volumes["qlab-a"]["ready"]
     assert volumes["qlab-b"]["ready"], volumes["qlab-b"]["rating_reasons"]
     assert volumes["qlab-b"]["measurements"]["normal_playback_bytes_read"] > 0
-    assert "qlab-a" in stdout
-    assert "INTERRUPTED" in stdout
+    assert "qlab-a" in job.stdout
+    assert "INTERRUPTED" in job.stdout
     # the dropped host's keeper hears no heartbeat and tidies up on its own
     assert nothing_left(fleet_netns, grace_s=30.0) == []
 
