@@ -91,13 +91,14 @@ def first_screen(report: QlabReport, facts: RunFacts | None) -> str:
         )
     if report.rehearsal:
         parts.append(_notice(rehearsal_notice(report.time_scale), "rehearsal"))
+    if report.fleet is not None:
+        # the fleet's answer before the hosts' cards: with several hosts they fill the screen
+        ready = report.fleet.ready_hosts == report.fleet.hosts
+        parts.append(_notice(report.fleet.line, "fleet-ready" if ready else "stop"))
     for volume in report.volumes:
         if volume.system_default:
             parts.append(_notice(system_disk_warning(volume.path), "stop"))
         parts.append(verdict_card(report, volume))
-    if report.fleet is not None:
-        ready = report.fleet.ready_hosts == report.fleet.hosts
-        parts.append(_notice(report.fleet.line, "fleet-ready" if ready else "stop"))
     return f'<section class="qlab-first">{"".join(parts)}</section>'
 
 
