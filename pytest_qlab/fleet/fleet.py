@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -134,6 +135,8 @@ def open_fleet(
             raise result
     fleet_run = new_run_id()
     storages: set[str] = set()
+    on_storage: dict[str, str] = {}
+    """Each host's storage identity, by target key."""
     for index, (ssh, result) in enumerate(zip(shells, checked, strict=True)):
         assert isinstance(result, tuple)
         facts, drive = result
@@ -159,12 +162,18 @@ def open_fleet(
         work_dir = control_dir / f"host-{index:02d}"
         runner = HostRunner(fio, work_dir, fleet.rounds, target.key, keeper.local_port)
         fleet.hosts[target.key] = FleetHost(target, ssh, facts, drive, keeper, runner)
+        on_storage[target.key] = storage
+    sharing = Counter(on_storage.values())
+
+    def room_needed(host: FleetHost) -> int:
+        """Every host on one storage writes its own test files there."""
+        return scratch_bytes * sharing[on_storage[host.target.key]]
 
     def take(host: FleetHost) -> HostError | None:
         try:
             host.keeper.open()
             # crashed runs' leftovers are gone now: room is judged on what is really free
-            check_room(read_volume(host.ssh), host.target.host or "", scratch_bytes)
+            check_room(read_volume(host.ssh), host.target.host or "", room_needed(host))
             host.keeper.start_server()
         except HostError as exc:
             return exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +22,9 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 import pytest
 
+from pytest_qlab.core.profiles import load_profile
+from pytest_qlab.modes.setup_check import SetupCheckPlan
+from pytest_qlab.safety.volume import FREE_SPACE_MARGIN_BYTES
 from tests.helpers.fleet_hosts import (
     BAD_KEY_HOST,
     DOWN_HOST,
@@ -308,3 +312,43 @@ def test_the_json_names_each_host() -> None:
     volume = schema["$defs"]["VolumeReport"]["properties"]
     assert "host" in volume
     assert "fleet" in schema["properties"]
+
+
+SHARED_PROFILE = LIGHT_PROFILE.replace('name = "two HD"', 'name = "two HD"\nshared_storage = true')
+
+
+def test_hosts_on_one_storage_need_room_for_all_of_their_files(
+    fleet_hosts: FleetLab, main_job: MainJobRunner
+) -> None:
+    """Both aliases on qlab-a's volume, which the profile calls shared: room for one host's
+    test files (and the margin) but not for two is refused before anything is written."""
+    volume = fleet_hosts.volumes["qlab-a"]
+    profile = main_job.workdir / "shared.toml"
+    profile.write_text(SHARED_PROFILE, encoding="utf-8")
+    plan = SetupCheckPlan.for_profile(load_profile(str(profile)), 0.02)
+    keep_free = FREE_SPACE_MARGIN_BYTES + plan.scratch_bytes * 3 // 2
+    filler = volume / "filler.bin"
+    stats = os.statvfs(volume)
+    subprocess.run(
+        ["fallocate", "-l", str(stats.f_bavail * stats.f_frsize - keep_free), str(filler)],
+        check=True,
+    )
+    try:
+        job = run_fleet(
+            main_job,
+            fleet_hosts,
+            "--qlab-profile",
+            str(profile),
+            "--qlab-host",
+            fleet_hosts.url("qlab-a", volume),
+            "--qlab-host",
+            fleet_hosts.url("qlab-b", volume),
+        )
+    finally:
+        filler.unlink()
+    assert job.returncode != 0
+    errors = [line for line in job.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, job.output
+    assert "free but this run needs" in errors[0], errors[0]
+    assert "Traceback" not in job.output
+    assert nothing_left(fleet_hosts) == []
