@@ -16,7 +16,7 @@ from pytest_qlab.core.verdict import (
     rate,
 )
 from pytest_qlab.fio.runner import FioBinary
-from pytest_qlab.fleet.checks import FleetSetupCheck
+from pytest_qlab.fleet.checks import FleetSetupCheck, FleetSustainedCheck
 from pytest_qlab.fleet.fleet import Fleet
 from pytest_qlab.measure.frametimes import FrameTimes, RowSink
 from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
@@ -38,6 +38,8 @@ class QlabSession:
     """The --qlab-host machines, measured at the same moment."""
     fleet_checks: dict[str, FleetSetupCheck] | None = None
     """Each host's setup check, made when the first host's test asks for one."""
+    fleet_sustained: dict[str, FleetSustainedCheck] | None = None
+    """Each host's max sustained check, made when the first host's test asks for one."""
     frame_sink: RowSink | None = None
     """Where every replay's per-frame timings go (--qlab-frametimes); None: nowhere."""
 

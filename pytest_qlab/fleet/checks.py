@@ -4,17 +4,20 @@ every host at the same moment (the first host's test triggers it, the others fin
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.core.profiles import ShowProfile
 from pytest_qlab.fleet.fleet import Fleet, FleetHost
+from pytest_qlab.fleet.preflight import check_room, read_volume
 from pytest_qlab.measure.bandwidth import BandwidthResult, LayoutResult
 from pytest_qlab.measure.capacity import CapacityResult
 from pytest_qlab.measure.frametimes import FrameTimes, RowSink
 from pytest_qlab.measure.replay import ReplayResult
+from pytest_qlab.measure.sustained_outcome import SustainedOutcome
 from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
+from pytest_qlab.modes.sustained import SustainedCheck
 from pytest_qlab.safety.volume import ScratchSpace
 
 T = TypeVar("T")
@@ -34,6 +37,26 @@ class LockedSink:
     def flush(self) -> None:
         with self._lock:
             self._sink.flush()
+
+
+C = TypeVar("C")
+
+
+def at_once(
+    fleet: Fleet, host: FleetHost, checks: Mapping[str, C], own: C, measure: Callable[[C], T]
+) -> T:
+    """Inside a host's thread the measurement runs as it is; outside, on every host at once,
+    and this host's outcome is returned (or raised)."""
+    if fleet.rounds.inside():
+        return measure(own)
+    lost = fleet.rounds.lost(host.target.key)
+    if lost is not None:
+        raise lost
+    outcomes = fleet.together(lambda each: measure(checks[each.target.key]))
+    outcome = outcomes[host.target.key]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 class FleetSetupCheck(SetupCheck):
@@ -75,17 +98,7 @@ class FleetSetupCheck(SetupCheck):
         return checks
 
     def _at_once(self, measure: Callable[[SetupCheck], T]) -> T:
-        """Inside a host's thread the measurement runs as it is; outside, on every host."""
-        if self.fleet.rounds.inside():
-            return measure(self)
-        lost = self.fleet.rounds.lost(self.host.target.key)
-        if lost is not None:
-            raise lost
-        outcomes = self.fleet.together(lambda host: measure(self.others[host.target.key]))
-        outcome = outcomes[self.host.target.key]
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+        return at_once(self.fleet, self.host, self.others, self, measure)
 
     def layout(self) -> LayoutResult:
         return self._at_once(SetupCheck.layout)
@@ -104,3 +117,47 @@ class FleetSetupCheck(SetupCheck):
 
     def capacity(self) -> CapacityResult:
         return self._at_once(SetupCheck.capacity)
+
+
+HOST_THERMAL = "a fleet host's drive temperature is not watched during the run"
+
+
+class FleetSustainedCheck(SustainedCheck):
+    """The max sustained read and write on every host at the same moment: shared storage
+    carries every host's flat-out load at once, as a show's worst case."""
+
+    def __init__(
+        self, fleet: Fleet, host: FleetHost, check: Callable[[FleetHost], SustainedCheck]
+    ) -> None:
+        made = check(host)
+        super().__init__(
+            made.runner,
+            made.scratch,
+            made.plan,
+            made.record,
+            made.thermal,
+            progress=made.progress,
+            probe=made.probe,
+            hang_timeout_s=made.hang_timeout_s,
+        )
+        self.fleet = fleet
+        self.host = host
+        self.others: dict[str, FleetSustainedCheck] = {}
+
+    def check_room(self, files_bytes: int) -> None:
+        check_room(read_volume(self.host.ssh), self.host.target.host or "", files_bytes)
+
+    def read(self) -> SustainedOutcome:
+        return at_once(self.fleet, self.host, self.others, self, SustainedCheck.read)
+
+    def write(self) -> SustainedOutcome:
+        return at_once(self.fleet, self.host, self.others, self, SustainedCheck.write)
+
+    @classmethod
+    def for_fleet(
+        cls, fleet: Fleet, check: Callable[[FleetHost], SustainedCheck]
+    ) -> dict[str, FleetSustainedCheck]:
+        checks = {key: cls(fleet, host, check) for key, host in fleet.hosts.items()}
+        for each in checks.values():
+            each.others = checks
+        return checks

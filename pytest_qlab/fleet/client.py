@@ -43,6 +43,8 @@ class Submission:
     label: str
     work_dir: Path
     port: int
+    status_interval_s: int | None = None
+    """Status snapshots every this many seconds (the long modes' throughput windows)."""
 
 
 def run_clients(
@@ -67,6 +69,8 @@ def run_clients(
             str(job_path),
             "--output-format=json",
         ]
+        if submission.status_interval_s is not None:
+            command.append(f"--status-interval={submission.status_interval_s}")
     started = time.monotonic()
     with console_path.open("w+", encoding="utf-8", errors="replace") as console:
         process = subprocess.Popen(
@@ -121,9 +125,25 @@ def _host_run(
             exit_code=exit_code,
             diagnostics=diagnostics,
         )
+    # with a status interval each job's snapshots follow one another in the list, the final
+    # one last: the k-th entry of every job makes the k-th document
+    by_job: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_job.setdefault(str(entry.get("jobname")), []).append(entry)
+    count = min(len(job_entries) for job_entries in by_job.values())
+    version = document.get("fio version", "") if document else ""
     try:
+        documents = [
+            FioResult.model_validate(
+                {
+                    "fio version": version,
+                    "jobs": [job_entries[index] for job_entries in by_job.values()],
+                }
+            )
+            for index in range(count)
+        ]
         result = FioResult.model_validate(
-            {"fio version": document.get("fio version", "") if document else "", "jobs": entries}
+            {"fio version": version, "jobs": [job_entries[-1] for job_entries in by_job.values()]}
         )
     except ValidationError as exc:
         return FioError(
@@ -132,7 +152,7 @@ def _host_run(
     _name_logs(submission.job_file)
     run = FioRun(
         result=result,
-        snapshots=(),
+        snapshots=tuple(documents[:-1]) if count > 1 else (),
         diagnostics=diagnostics,
         exit_code=0 if not result.failed_jobs else 1,
         wall_s=wall_s,

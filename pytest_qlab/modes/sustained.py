@@ -154,6 +154,10 @@ class SustainedCheck:
         """Both files exist at once: the read file stays while the write test writes."""
         return self.plan.read_file_bytes + self.plan.write_file_bytes
 
+    def check_room(self, files_bytes: int) -> None:
+        """Refuse before writing when the files do not fit (a fleet host asks its host)."""
+        check_free_space(self.scratch.volume, files_bytes)
+
     def read(self) -> SustainedOutcome:
         return self._once("read", lambda: self._measure("read"))
 
@@ -162,7 +166,7 @@ class SustainedCheck:
 
     def _layout(self) -> LayoutResult:
         def measure() -> LayoutResult:
-            check_free_space(self.scratch.volume, self.scratch_bytes)
+            self.check_room(self.scratch_bytes)
             files = [(READ_FILE, self.plan.read_file_bytes)]
             result = lay_out(self.runner, self.scratch.run_dir, files)
             self.record.add_layout(LayoutKind.SUSTAINED, result)
@@ -194,7 +198,7 @@ class SustainedCheck:
             self._layout()
             self._probe = self._probe_read()
         else:
-            check_free_space(self.scratch.volume, self.plan.write_file_bytes)
+            self.check_room(self.plan.write_file_bytes)
         before = drive_counters(self.probe()) if self.probe else {}
         since_s = self.thermal.elapsed_s()
         what = f"sustained {direction} [{self.record.target.name}]"

@@ -24,8 +24,10 @@ from pytest_qlab.core.verdict import Rating, Requirement
 from pytest_qlab.drive import probe_drive
 from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
-from pytest_qlab.fleet.checks import FleetSetupCheck
+from pytest_qlab.fleet.checks import HOST_THERMAL, FleetSetupCheck, FleetSustainedCheck
 from pytest_qlab.fleet.client import HostLostError
+from pytest_qlab.fleet.fleet import FleetHost
+from pytest_qlab.fleet.remote_drive import probe_host_drive
 from pytest_qlab.history.compare import history_advisory
 from pytest_qlab.history.identity import drive_key
 from pytest_qlab.modes.media import MediaCheck
@@ -256,7 +258,9 @@ def qlab_progress(request: pytest.FixtureRequest, qlab_session: QlabSession) -> 
 def qlab_thermal(qlab_session: QlabSession, qlab_volume: TargetVolume) -> Iterator[ThermalMonitor]:
     """The drive's temperature, watched by one background thread per volume while its long
     tests run; a rehearsal samples every second so its few minutes still get a series."""
-    _local_only(qlab_volume, "the long modes (show pattern, max sustained)")
+    if qlab_volume.host is not None:
+        yield ThermalMonitor(None, unavailable_reason=HOST_THERMAL)
+        return
     record = qlab_session.volume(qlab_volume)
     drive = record.drive or probe_drive(qlab_volume.path)
     interval_s = DEFAULT_INTERVAL_S if not qlab_session.options.rehearsal else 1.0
@@ -277,6 +281,24 @@ def qlab_sustained(
     free-space check for both files) by the first test that needs it."""
     record = qlab_session.volume(qlab_volume)
     plan = SustainedPlan.for_options(qlab_session.options)
+    fleet = qlab_session.fleet
+    if fleet is not None and qlab_volume.host is not None:
+        checks = qlab_session.fleet_sustained
+        if checks is None:
+
+            def on_host(host: FleetHost) -> SustainedCheck:
+                return SustainedCheck(
+                    host.runner,
+                    ScratchSpace(host.target, host.keeper.run_id),
+                    plan,
+                    qlab_session.volume(host.target),
+                    ThermalMonitor(None, unavailable_reason=HOST_THERMAL),
+                    progress=qlab_progress,
+                    probe=lambda: probe_host_drive(host.ssh, host.facts),
+                )
+
+            checks = qlab_session.fleet_sustained = FleetSustainedCheck.for_fleet(fleet, on_host)
+        return checks[qlab_volume.key]
     return SustainedCheck(
         qlab_runner,
         qlab_scratch,
@@ -298,6 +320,7 @@ def qlab_show_pattern(
     qlab_progress: ProgressFactory,
 ) -> ShowPatternCheck:
     """The show pattern on this volume: stream files sized from the free space at its start."""
+    _local_only(qlab_volume, "the show pattern")
     record = qlab_session.volume(qlab_volume)
     plan = ShowPatternPlan.for_profile(
         qlab_session.profile,

@@ -18,8 +18,9 @@ class SharedStorageReport(BaseModel):
     identity: str
     """The filesystem's identity (server and export), or that the profile said so."""
     hosts: list[str]
-    streams_at_once: int
-    """The most streams every host on it played together without a dropped frame (0: none)."""
+    streams_at_once: int | None
+    """The most streams every host on it played together without a dropped frame (0: none
+    without a drop); null when no replay played on all of its hosts."""
     dropped_frames: int
     """Frames dropped on these hosts in the replays played together."""
 
@@ -43,9 +44,10 @@ def shared_groups(fleet: Fleet, profile_says_shared: bool) -> dict[str, list[str
     return {identity: keys for identity, keys in groups.items() if len(keys) > 1}
 
 
-def _carried(records: list[VolumeRecord]) -> tuple[int, int]:
-    """Streams played together drop-free at most, and the drops of those replays."""
-    best = 0
+def _carried(records: list[VolumeRecord]) -> tuple[int | None, int]:
+    """Streams played together drop-free at most (None: no replay on every host), and the
+    drops of those replays."""
+    best: int | None = None
     dropped = 0
     for key in (RequirementKey.NORMAL_PLAYBACK, RequirementKey.CROSSFADE_PEAK):
         replays = [record.replays.get(key) for record in records]
@@ -54,6 +56,7 @@ def _carried(records: list[VolumeRecord]) -> tuple[int, int]:
         played = [replay for replay in replays if replay is not None]
         drops = sum(replay.dropped for replay in played)
         dropped += drops
+        best = best or 0
         if drops == 0:
             best = max(best, sum(len(replay.streams) for replay in played))
     return best, dropped
@@ -80,7 +83,9 @@ def fleet_report(session: QlabSession, ready: dict[str, bool]) -> FleetReport | 
         )
     line = f"fleet: {ready_hosts} of {len(keys)} hosts READY for {session.options.require.label}"
     for storage in shared:
-        if storage.streams_at_once:
+        if storage.streams_at_once is None:
+            line += "; no replay played on every host of the shared storage (add the setup check)"
+        elif storage.streams_at_once:
             line += f"; shared storage carried {storage.streams_at_once} streams at once"
         else:
             line += f"; shared storage dropped {storage.dropped_frames} frames played at once"

@@ -268,3 +268,27 @@ def test_a_host_lost_in_a_round_fails_its_later_runs_at_once(tmp_path: Path) -> 
     assert rounds.lost("a") is not None
     with pytest.raises(HostLostError):
         rounds.submit("a", submission)
+
+
+def test_a_host_s_status_snapshots_become_its_documents_in_order(tmp_path: Path) -> None:
+    """With --status-interval the client appends each job's snapshots to client_stats: the
+    k-th entry of a job is its k-th document, the last its final report."""
+
+    def entry(port: int, io_bytes: int, runtime_ms: int) -> dict[str, object]:
+        read = {"io_bytes": io_bytes, "runtime": runtime_ms}
+        return {"jobname": "sustained", "port": port, "read": read}
+
+    document = {
+        "fio version": "fio-3.33",
+        "client_stats": [
+            entry(1, 100, 1000),
+            entry(2, 999, 1000),
+            entry(1, 250, 2000),
+            {"jobname": "All clients", "port": 1, "read": {"io_bytes": 1349}},
+            entry(1, 400, 3000),
+        ],
+    }
+    run = _host_run(document, _submission(tmp_path, 1), (), 0, 3.0, FIXTURE)
+    assert isinstance(run, FioRun)
+    assert [snapshot.read_bytes for snapshot in run.snapshots] == [100, 250]
+    assert run.result.read_bytes == 400

@@ -352,3 +352,37 @@ def test_hosts_on_one_storage_need_room_for_all_of_their_files(
     assert "free but this run needs" in errors[0], errors[0]
     assert "Traceback" not in job.output
     assert nothing_left(fleet_hosts) == []
+
+
+def test_the_long_mode_and_the_integrity_check_run_on_every_host(
+    fleet_hosts: FleetLab, main_job: MainJobRunner
+) -> None:
+    """The max sustained read and write on both hosts at once (their throughput windows come
+    from fio's status snapshots, handed back in the client's report), and the integrity check
+    on each host; the show pattern is skipped on hosts with the reason."""
+    job = run_fleet(
+        main_job,
+        fleet_hosts,
+        *hosts_args(fleet_hosts, "qlab-a", "qlab-b"),
+        "--qlab-time-scale",
+        "0.002",
+        "-m",
+        "sustained or integrity or show_pattern",
+    )
+    assert "Traceback" not in job.output
+    outcomes = job.outcomes()
+    for host in ("qlab-a", "qlab-b"):
+        assert outcomes[f"test_data_integrity[{host}]"] == "passed", job.output
+        assert outcomes[f"test_sustained_read[{host}-acceptable]"] == "passed", job.output
+        assert outcomes[f"test_sustained_read_throttling[{host}]"] == "passed", job.output
+        assert outcomes[f"test_sustained_write[{host}]"] == "passed", job.output
+        windows = volumes_by_host(job)[host]["bandwidth_windows"]
+        for measurement in ("sustained_read", "sustained_write"):
+            (found,) = [item for item in windows if item["measurement"] == measurement]
+            assert found["windows"] >= 5, found
+            assert found["lowest_mb_s"] > 0
+    skipped = [name for name in outcomes if name.startswith("test_phase[")]
+    assert skipped
+    assert all(outcomes[name] == "skipped" for name in skipped)
+    assert "the show pattern run on this machine's volumes only" in job.stdout + job.stderr
+    assert nothing_left(fleet_hosts) == []
