@@ -24,7 +24,7 @@ import pytest
 
 from pytest_qlab.core.profiles import load_profile
 from pytest_qlab.modes.setup_check import SetupCheckPlan
-from pytest_qlab.safety.volume import FREE_SPACE_MARGIN_BYTES
+from pytest_qlab.safety.volume import FREE_SPACE_MARGIN_BYTES, MARKER_NAME, ScratchMarker
 from tests.helpers.fleet_hosts import (
     BAD_KEY_HOST,
     DOWN_HOST,
@@ -385,4 +385,37 @@ def test_the_long_mode_and_the_integrity_check_run_on_every_host(
     assert skipped
     assert all(outcomes[name] == "skipped" for name in skipped)
     assert "the show pattern run on this machine's volumes only" in job.stdout + job.stderr
+    assert nothing_left(fleet_hosts) == []
+
+
+def test_a_killed_run_s_folder_on_a_host_is_cleaned_at_that_host_s_next_run(
+    fleet_hosts: FleetLab, main_job: MainJobRunner
+) -> None:
+    """What a host switched off mid-run keeps: its marked scratch folder, with a test file and
+    the pid of a fio server that is long gone. The next run removes it and says so; a folder
+    without our marker is left alone and named."""
+    root = fleet_hosts.volumes["qlab-a"] / ".pytest-qlab"
+    dead = root / "20261201-230000-4242-dead"
+    dead.mkdir(parents=True)
+    marker = ScratchMarker(
+        run_id=dead.name, pid=4242, host="foh-mac", started_at="2026-12-01T23:00:00+0000"
+    )
+    (dead / MARKER_NAME).write_text(marker.model_dump_json(), encoding="utf-8")
+    (dead / "sequential-read.bin").write_bytes(b"\0" * 1024 * 1024)
+    (dead / "fio-server.pid").write_text("999999\n", encoding="ascii")
+    stranger = root / "not-ours"
+    stranger.mkdir()
+    try:
+        job = run_fleet(
+            main_job, fleet_hosts, *hosts_args(fleet_hosts, "qlab-a", "qlab-b"), "-k", "write"
+        )
+        assert not dead.exists()
+        assert stranger.is_dir()
+        (volume,) = [v for v in job.report()["qlab"]["volumes"] if v["host"] == "qlab-a"]
+        assert any("removed 1 scratch folder" in line for line in volume["cleanup"]), volume
+        assert any("not-ours" in line for line in volume["cleanup"]), volume
+    finally:
+        stranger.rmdir()
+        with contextlib.suppress(OSError):
+            root.rmdir()
     assert nothing_left(fleet_hosts) == []
