@@ -27,6 +27,8 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 import pytest
 
+from tests.helpers.once import once_per_run
+
 REPO = Path(__file__).resolve().parents[2]
 SCRATCH_ROOT_NAME = ".pytest-qlab"
 TIME_SCALE = "0.02"
@@ -374,8 +376,11 @@ class SetupCheckRun:
 def setup_check_run(tmp_path_factory: pytest.TempPathFactory) -> SetupCheckRun:
     """One whole setup check (capacity search included) at time scale 0.02, on a folder that
     holds the user's files and has a name fio would misread. Its verdict, clean-up and reports are
-    each checked by their own tests: one run proves them all."""
-    workdir = tmp_path_factory.mktemp("setup-check")
+    each checked by their own tests: one run proves them all, once for all xdist workers."""
+    return once_per_run(tmp_path_factory, "setup-check", _setup_check_run)
+
+
+def _setup_check_run(workdir: Path) -> SetupCheckRun:
     volume = workdir / SETUP_CHECK_VOLUME_NAME
     for name, content in USER_FILES.items():
         path = volume / name

@@ -10,10 +10,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.once import once_per_run
 from tests.integration.conftest import MainJob, MainJobRunner, Mounts, require_root
 
 pytestmark = pytest.mark.integration
@@ -22,6 +24,36 @@ QUICK = ("-k", "sequential_read or advisory", "--qlab-stream", "1x10MB/s@25")
 """The read and the advisories only, against a show any disk plays: every run ends the same
 way (NOT READY: the replays were not measured), whatever the disk's speed under load."""
 PARTIAL = 1
+VOLUME = "show"
+"""Every run's volume folder is named so: the runs' items (named after the volume) then compare
+with those of the one run without history that they share."""
+
+
+@dataclass(frozen=True)
+class WithoutHistory:
+    """The QUICK run with the history off, and the folder its history would have gone to."""
+
+    job: MainJob
+    data_home: Path
+
+
+def _run_without_history(workdir: Path) -> WithoutHistory:
+    runner = MainJobRunner(workdir)
+    volume = workdir / VOLUME
+    volume.mkdir()
+    return WithoutHistory(runner.run(volume, *QUICK, "--qlab-history", "off"), runner.data_home)
+
+
+def quick_run_without_history(factory: pytest.TempPathFactory) -> WithoutHistory:
+    """Made once for the whole test run: every test of a store that cannot be used compares its
+    own run with it (here and in test_integration_history_postgres.py)."""
+    return once_per_run(factory, "history-off", _run_without_history)
+
+
+def _volume(tmp_path: Path) -> Path:
+    volume = tmp_path / VOLUME
+    volume.mkdir(exist_ok=True)
+    return volume
 
 
 def _history_lines(job: MainJob) -> list[str]:
@@ -68,12 +100,13 @@ def test_a_second_run_of_the_same_folder_names_the_first_everywhere(
     )
 
 
-def test_history_off_stores_nothing(main_job: MainJobRunner, tmp_path: Path) -> None:
-    job = main_job.run(tmp_path, *QUICK, "--qlab-history", "off")
+def test_history_off_stores_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
+    run = quick_run_without_history(tmp_path_factory)
+    job = run.job
 
     assert job.returncode == PARTIAL, job.output
     assert job.volume_report()["history"] is None
-    assert not main_job.data_home.exists()
+    assert not run.data_home.exists()
     assert _history_lines(job) == []
 
 
@@ -109,8 +142,8 @@ def _assert_as_without_history(job: MainJob, without: MainJob, store: Path, what
 
 
 @pytest.fixture
-def without_history(main_job: MainJobRunner, tmp_path: Path) -> MainJob:
-    return main_job.run(tmp_path, *QUICK, "--qlab-history", "off")
+def without_history(tmp_path_factory: pytest.TempPathFactory) -> MainJob:
+    return quick_run_without_history(tmp_path_factory).job
 
 
 @pytest.mark.parametrize(
@@ -125,7 +158,7 @@ def test_a_damaged_store_costs_one_warning_and_stays_byte_identical(
     store: Path = damage(folder)
     before = store.read_bytes()
 
-    job = main_job.run(tmp_path, *QUICK, "--qlab-history", str(store))
+    job = main_job.run(_volume(tmp_path), *QUICK, "--qlab-history", str(store))
 
     _assert_as_without_history(job, without_history, store, what)
     assert store.read_bytes() == before
@@ -136,7 +169,7 @@ def test_a_store_locked_by_another_process_costs_one_warning(
     main_job: MainJobRunner, tmp_path: Path, without_history: MainJob
 ) -> None:
     folder = tmp_path / "store"
-    first = main_job.run(tmp_path, *QUICK, "--qlab-history", str(folder / "h.sqlite3"))
+    first = main_job.run(_volume(tmp_path), *QUICK, "--qlab-history", str(folder / "h.sqlite3"))
     store = folder / "h.sqlite3"
     assert first.volume_report()["history"]["qualification"] == 1
     before = store.read_bytes()
@@ -157,7 +190,7 @@ def test_a_store_locked_by_another_process_costs_one_warning(
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
-        job = main_job.run(tmp_path, *QUICK, "--qlab-history", str(store))
+        job = main_job.run(_volume(tmp_path), *QUICK, "--qlab-history", str(store))
     finally:
         holder.kill()
         holder.communicate()
@@ -172,7 +205,7 @@ def test_a_store_in_a_read_only_folder_costs_one_warning(
 ) -> None:
     require_root("a read-only bind mount")
     source = tmp_path / "source"
-    stored = main_job.run(tmp_path, *QUICK, "--qlab-history", str(source / "h.sqlite3"))
+    stored = main_job.run(_volume(tmp_path), *QUICK, "--qlab-history", str(source / "h.sqlite3"))
     assert stored.volume_report()["history"]["qualification"] == 1
     with sqlite3.connect(source / "h.sqlite3") as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -181,7 +214,7 @@ def test_a_store_in_a_read_only_folder_costs_one_warning(
     store = folder / "h.sqlite3"
     before = store.read_bytes()
 
-    job = main_job.run(tmp_path, *QUICK, "--qlab-history", str(store))
+    job = main_job.run(_volume(tmp_path), *QUICK, "--qlab-history", str(store))
 
     _assert_as_without_history(job, without_history, store, "cannot be written (read-only)")
     assert store.read_bytes() == before
@@ -223,7 +256,7 @@ def test_a_store_on_a_full_disk_costs_one_warning_and_keeps_its_runs(
     require_root("a tmpfs")
     disk = mounts.tmpfs("history-disk", "1m")
     store = disk / "h.sqlite3"
-    first = main_job.run(tmp_path, *QUICK, "--qlab-history", str(store))
+    first = main_job.run(_volume(tmp_path), *QUICK, "--qlab-history", str(store))
     earlier = first.volume_report()["history"]
     assert earlier["qualification"] == 1, first.output
     assert sorted(disk.iterdir()) == [store]  # the WAL was checkpointed into it and removed
@@ -231,7 +264,7 @@ def test_a_store_on_a_full_disk_costs_one_warning_and_keeps_its_runs(
     _fill(disk, room_bytes)
     assert shutil.disk_usage(disk).free == room_bytes
 
-    job = main_job.run(tmp_path, *QUICK, "--qlab-history", str(store))
+    job = main_job.run(_volume(tmp_path), *QUICK, "--qlab-history", str(store))
 
     assert job.returncode == without_history.returncode == PARTIAL, job.output
     assert job.outcomes() == without_history.outcomes()

@@ -20,7 +20,12 @@ import pytest
 from pytest_qlab.history.location import resolve
 from pytest_qlab.history.store import HistoryStore
 from tests.integration.conftest import MainJobRunner
-from tests.integration.test_integration_history import PARTIAL, QUICK
+from tests.integration.test_integration_history import (
+    PARTIAL,
+    QUICK,
+    VOLUME,
+    quick_run_without_history,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -163,11 +168,15 @@ def test_two_runs_write_one_sqlite_file_at_once_and_lose_nothing(tmp_path: Path)
     _concurrent_writers(str(tmp_path / "shared" / "history.sqlite3"))
 
 
-def test_an_unreachable_server_costs_one_warning(main_job: MainJobRunner, tmp_path: Path) -> None:
+def test_an_unreachable_server_costs_one_warning(
+    main_job: MainJobRunner, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     url = f"postgresql+psycopg://qlab@127.0.0.1:{_free_port()}/qlab"
+    volume = tmp_path / VOLUME
+    volume.mkdir()
 
-    job = main_job.run(tmp_path, *QUICK, "--qlab-history", url)
-    without = main_job.run(tmp_path, *QUICK, "--qlab-history", "off")
+    job = main_job.run(volume, *QUICK, "--qlab-history", url)
+    without = quick_run_without_history(tmp_path_factory).job
 
     assert job.returncode == without.returncode == PARTIAL, job.output
     assert job.outcomes() == without.outcomes()

@@ -8,6 +8,7 @@ several tests each check one thing about is made once per session (`shared_setup
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers.once import once_per_run
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "suites" / "test_setup_check.py"
@@ -213,13 +216,18 @@ def shared_setup_check(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[..., SharedRun]:
     """shared_setup_check(*args): the setup check without its capacity search (the slowest item,
-    which the integration tests cover) plus `args`, run once per session for each `args`, so the
-    tests that each check one thing about the same run share it."""
+    which the integration tests cover) plus `args`, run once for each `args` (for all xdist
+    workers together), so the tests that each check one thing about the same run share it."""
     runs: dict[tuple[str, ...], SharedRun] = {}
 
     def run(*args: str) -> SharedRun:
         if args not in runs:
-            runs[args] = _run_inner_project(tmp_path_factory.mktemp("shared-setup-check"), args)
+            key = hashlib.sha256("\0".join(args).encode()).hexdigest()[:12]
+            runs[args] = once_per_run(
+                tmp_path_factory,
+                f"shared-setup-check-{key}",
+                lambda project: _run_inner_project(project, args),
+            )
         return runs[args]
 
     return run

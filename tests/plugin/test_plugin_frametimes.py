@@ -24,14 +24,24 @@ def _frametimes(folder: Path) -> list[Path]:
 
 
 def test_a_folder_where_the_csv_goes_is_refused_before_anything_is_measured(
-    run_qlab: Callable[..., pytest.RunResult], qlab_pytester: pytest.Pytester, volume: Path
+    run_qlab: Callable[..., pytest.RunResult],
+    qlab_pytester: pytest.Pytester,
+    volume: Path,
+    fio_stand_in: Path,
 ) -> None:
     chosen = qlab_pytester.path / "chosen"
     in_the_way = chosen / "run-frametimes.csv"
     in_the_way.mkdir(parents=True)
 
+    # Refused before fio would run: the stand-in lets it get that far where fio is not installed.
     result = run_qlab(
-        "--volume", str(volume), "--html", str(chosen / "run.html"), "--qlab-frametimes"
+        "--volume",
+        str(volume),
+        "--html",
+        str(chosen / "run.html"),
+        "--qlab-frametimes",
+        "--fio",
+        str(fio_stand_in),
     )
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
