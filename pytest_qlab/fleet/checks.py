@@ -9,16 +9,19 @@ from typing import TypeVar
 
 from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.core.profiles import ShowProfile
+from pytest_qlab.core.progress import ProgressFactory
 from pytest_qlab.fleet.fleet import Fleet, FleetHost
 from pytest_qlab.fleet.preflight import check_room, read_volume
+from pytest_qlab.fleet.remote_drive import probe_host_drive
 from pytest_qlab.measure.bandwidth import BandwidthResult, LayoutResult
 from pytest_qlab.measure.capacity import CapacityResult
 from pytest_qlab.measure.frametimes import FrameTimes, RowSink
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.measure.sustained_outcome import SustainedOutcome
 from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
-from pytest_qlab.modes.sustained import SustainedCheck
+from pytest_qlab.modes.sustained import SustainedCheck, SustainedPlan
 from pytest_qlab.safety.volume import ScratchSpace
+from pytest_qlab.thermal import ThermalMonitor
 
 T = TypeVar("T")
 
@@ -127,18 +130,21 @@ class FleetSustainedCheck(SustainedCheck):
     carries every host's flat-out load at once, as a show's worst case."""
 
     def __init__(
-        self, fleet: Fleet, host: FleetHost, check: Callable[[FleetHost], SustainedCheck]
+        self,
+        fleet: Fleet,
+        host: FleetHost,
+        plan: SustainedPlan,
+        record: VolumeRecord,
+        progress: ProgressFactory,
     ) -> None:
-        made = check(host)
         super().__init__(
-            made.runner,
-            made.scratch,
-            made.plan,
-            made.record,
-            made.thermal,
-            progress=made.progress,
-            probe=made.probe,
-            hang_timeout_s=made.hang_timeout_s,
+            host.runner,
+            ScratchSpace(host.target, host.keeper.run_id),
+            plan,
+            record,
+            ThermalMonitor(None, unavailable_reason=HOST_THERMAL),
+            progress=progress,
+            probe=lambda: probe_host_drive(host.ssh, host.facts),
         )
         self.fleet = fleet
         self.host = host
@@ -155,9 +161,16 @@ class FleetSustainedCheck(SustainedCheck):
 
     @classmethod
     def for_fleet(
-        cls, fleet: Fleet, check: Callable[[FleetHost], SustainedCheck]
+        cls,
+        fleet: Fleet,
+        plan: SustainedPlan,
+        record_of: Callable[[FleetHost], VolumeRecord],
+        progress: ProgressFactory,
     ) -> dict[str, FleetSustainedCheck]:
-        checks = {key: cls(fleet, host, check) for key, host in fleet.hosts.items()}
+        checks = {
+            key: cls(fleet, host, plan, record_of(host), progress)
+            for key, host in fleet.hosts.items()
+        }
         for each in checks.values():
             each.others = checks
         return checks

@@ -26,8 +26,6 @@ from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
 from pytest_qlab.fleet.checks import HOST_THERMAL, FleetSetupCheck, FleetSustainedCheck
 from pytest_qlab.fleet.client import HostLostError
-from pytest_qlab.fleet.fleet import FleetHost
-from pytest_qlab.fleet.remote_drive import probe_host_drive
 from pytest_qlab.history.compare import history_advisory
 from pytest_qlab.history.identity import drive_key
 from pytest_qlab.modes.media import MediaCheck
@@ -285,19 +283,9 @@ def qlab_sustained(
     if fleet is not None and qlab_volume.host is not None:
         checks = qlab_session.fleet_sustained
         if checks is None:
-
-            def on_host(host: FleetHost) -> SustainedCheck:
-                return SustainedCheck(
-                    host.runner,
-                    ScratchSpace(host.target, host.keeper.run_id),
-                    plan,
-                    qlab_session.volume(host.target),
-                    ThermalMonitor(None, unavailable_reason=HOST_THERMAL),
-                    progress=qlab_progress,
-                    probe=lambda: probe_host_drive(host.ssh, host.facts),
-                )
-
-            checks = qlab_session.fleet_sustained = FleetSustainedCheck.for_fleet(fleet, on_host)
+            checks = qlab_session.fleet_sustained = FleetSustainedCheck.for_fleet(
+                fleet, plan, lambda host: qlab_session.volume(host.target), qlab_progress
+            )
         return checks[qlab_volume.key]
     return SustainedCheck(
         qlab_runner,
