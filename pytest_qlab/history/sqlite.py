@@ -7,15 +7,20 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 
 from pytest_qlab.history.errors import HistoryError
 
-BUSY_TIMEOUT_S = 5.0
-"""A run stores one row in milliseconds: waiting longer means another program holds the file."""
+BUSY_TIMEOUT_S = 10.0
+"""A run stores one row in milliseconds, but a commit's fsync can take seconds on a disk that
+another qualification is loading: waiting longer means another program holds the file."""
+RETRY_PAUSE_S = 0.05
+T = TypeVar("T")
 MOVE_ASIDE = (
     "it was left untouched and this run was not stored; move it aside (recover it with "
     "`sqlite3 FILE .recover`) to start a new history there, or pass --qlab-history FILE|off"
@@ -40,7 +45,7 @@ def _problem(path: Path, exc: sqlite3.Error) -> HistoryError:
     write reports SQLITE_FULL: those are the disk's lack of room, not damage."""
     text = str(exc)
     name = getattr(exc, "sqlite_errorname", None) or ""
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
+    if _busy(exc) or "busy" in text:
         return HistoryError(
             f"history {path} is locked by another program (waited {BUSY_TIMEOUT_S:g} s): "
             "this run was not stored; close that program and the next run stores again"
@@ -59,6 +64,29 @@ def _problem(path: Path, exc: sqlite3.Error) -> HistoryError:
             "this run was not stored; check the disk it is on, or pass --qlab-history FILE|off"
         )
     return HistoryError(f"history {path} is damaged ({text}): {MOVE_ASIDE}")
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)
+
+
+def retry_while_busy(work: Callable[[], T]) -> T:
+    """Run `work` again while SQLite reports the file busy, up to BUSY_TIMEOUT_S in all. In WAL
+    mode SQLite answers SQLITE_BUSY without waiting in a few moments (another connection
+    closing and cleaning up the WAL, or recovering it), so its busy timeout alone lets a run
+    opening the store at that moment lose its row."""
+    deadline_s = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return work()
+        except Exception as exc:
+            original = getattr(exc, "orig", exc)
+            if not isinstance(original, sqlite3.Error) or not _busy(original):
+                raise
+            if time.monotonic() >= deadline_s:
+                raise
+        time.sleep(RETRY_PAUSE_S)
 
 
 def _read_only(path: Path) -> HistoryError:
@@ -94,17 +122,20 @@ def check_file(path: Path) -> None:
         raise HistoryError(f"history {path} is not a file: {MOVE_ASIDE}")
     if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
         raise _read_only(path)
-    connection: sqlite3.Connection | None = None
     try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-        verdict = connection.execute("PRAGMA quick_check").fetchall()
+        verdict = retry_while_busy(lambda: _quick_check(path))
     except sqlite3.Error as exc:
         raise _problem(path, exc) from None
-    finally:
-        if connection is not None:
-            connection.close()
     if verdict != [("ok",)]:
         raise HistoryError(f"history {path} is damaged ({verdict[0][0]}): {MOVE_ASIDE}")
+
+
+def _quick_check(path: Path) -> list[Any]:
+    connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    try:
+        return connection.execute("PRAGMA quick_check").fetchall()
+    finally:
+        connection.close()
 
 
 def sqlite_engine(path: Path) -> Engine:

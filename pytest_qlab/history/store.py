@@ -29,15 +29,18 @@ class HistoryStore:
         self.location = location
         self.engine = self._engine()
         try:
-            with self.engine.begin() as connection:
-                self._lock(connection)
-                schema.migrate(connection, location.label)
+            sqlite.retry_while_busy(self._migrate)
         except HistoryError:
             self.close()
             raise
         except (SQLAlchemyError, OSError) as exc:
             self.close()
             raise self._explain(exc) from None
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as connection:
+            self._lock(connection)
+            schema.migrate(connection, self.location.label)
 
     def _engine(self) -> Engine:
         path = self.location.sqlite_path
@@ -90,24 +93,27 @@ class HistoryStore:
     def add(self, new: NewRun) -> int:
         """Store one run; returns its id."""
         try:
-            with self.engine.begin() as connection:
-                self._lock(connection)
-                drive_id = self._drive_id(connection, new)
-                row = {**_figure_values(new.figures), "drive_id": drive_id}
-                row["measurements"] = json.dumps(new.measurements, sort_keys=True)
-                row["report"] = json.dumps(new.report, sort_keys=True)
-                key = connection.execute(insert(runs).values(row)).inserted_primary_key
-                assert key is not None
-                run_id = int(key[0])
-                values = [
-                    {"run_id": run_id, "name": name, "value": value}
-                    for name, value in schema.numeric_figures(new.measurements)
-                ]
-                if values:
-                    connection.execute(insert(figures), values)
-                return run_id
+            return sqlite.retry_while_busy(lambda: self._insert(new))
         except (SQLAlchemyError, OSError) as exc:
             raise self._explain(exc) from None
+
+    def _insert(self, new: NewRun) -> int:
+        with self.engine.begin() as connection:
+            self._lock(connection)
+            drive_id = self._drive_id(connection, new)
+            row = {**_figure_values(new.figures), "drive_id": drive_id}
+            row["measurements"] = json.dumps(new.measurements, sort_keys=True)
+            row["report"] = json.dumps(new.report, sort_keys=True)
+            key = connection.execute(insert(runs).values(row)).inserted_primary_key
+            assert key is not None
+            run_id = int(key[0])
+            values = [
+                {"run_id": run_id, "name": name, "value": value}
+                for name, value in schema.numeric_figures(new.measurements)
+            ]
+            if values:
+                connection.execute(insert(figures), values)
+            return run_id
 
     def _drive_id(self, connection: Connection, new: NewRun) -> int:
         key = new.drive

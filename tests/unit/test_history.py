@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, select
 from pytest_qlab.core.verdict import Rating
 from pytest_qlab.drive import DriveInfo
 from pytest_qlab.history import schema
+from pytest_qlab.history import sqlite as sqlite_store
 from pytest_qlab.history.compare import (
     comparison_sentence,
     history_advisory,
@@ -404,3 +405,46 @@ def test_the_history_command_lists_runs_plots_a_trend_and_compare_takes_run_ids(
     assert (unknown, missing_run) == (2, 2)
     assert "holds no drive 'NOPE'" in err
     assert "has no run 7" in err
+
+
+def test_a_store_busy_without_waiting_is_tried_again_until_it_answers() -> None:
+    """SQLite in WAL mode answers SQLITE_BUSY at once while another connection cleans up on
+    close: the store tries again instead of losing the run."""
+    answers: list[object] = [sqlite3.OperationalError("database is locked")] * 3 + [7]
+
+    def work() -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        assert isinstance(answer, int)
+        return answer
+
+    assert sqlite_store.retry_while_busy(work) == 7
+    assert answers == []
+
+
+def test_a_store_error_other_than_busy_is_not_tried_again() -> None:
+    calls: list[int] = []
+
+    def work() -> int:
+        calls.append(1)
+        raise sqlite3.DatabaseError("file is not a database")
+
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite_store.retry_while_busy(work)
+    assert calls == [1]
+
+
+def test_a_store_busy_for_longer_than_the_timeout_gives_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_S", 0.2)
+    calls: list[int] = []
+
+    def work() -> int:
+        calls.append(1)
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite_store.retry_while_busy(work)
+    assert 2 <= len(calls) <= 10
