@@ -16,7 +16,7 @@ from pytest_qlab.core.verdict import (
     rate,
 )
 from pytest_qlab.fio.runner import FioBinary
-from pytest_qlab.fleet.checks import FleetSetupCheck, FleetSustainedCheck
+from pytest_qlab.fleet.checks import FleetSetupCheck, FleetShowPatternCheck, FleetSustainedCheck
 from pytest_qlab.fleet.fleet import Fleet
 from pytest_qlab.measure.frametimes import FrameTimes, RowSink
 from pytest_qlab.safety.volume import ScratchSpace, TargetVolume
@@ -40,6 +40,8 @@ class QlabSession:
     """Each host's setup check, made when the first host's test asks for one."""
     fleet_sustained: dict[str, FleetSustainedCheck] | None = None
     """Each host's max sustained check, made when the first host's test asks for one."""
+    fleet_show_pattern: dict[str, FleetShowPatternCheck] | None = None
+    """Each host's show pattern, made when the first host's test asks for one."""
     frame_sink: RowSink | None = None
     """Where every replay's per-frame timings go (--qlab-frametimes); None: nowhere."""
 

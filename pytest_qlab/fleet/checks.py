@@ -10,15 +10,18 @@ from typing import TypeVar
 from pytest_qlab.core.evidence import VolumeRecord
 from pytest_qlab.core.profiles import ShowProfile
 from pytest_qlab.core.progress import ProgressFactory
+from pytest_qlab.fleet.errors import HostError
 from pytest_qlab.fleet.fleet import Fleet, FleetHost
 from pytest_qlab.fleet.preflight import check_room, read_volume
 from pytest_qlab.fleet.remote_drive import probe_host_drive
 from pytest_qlab.measure.bandwidth import BandwidthResult, LayoutResult
 from pytest_qlab.measure.capacity import CapacityResult
 from pytest_qlab.measure.frametimes import FrameTimes, RowSink
+from pytest_qlab.measure.phase import PhaseResult
 from pytest_qlab.measure.replay import ReplayResult
 from pytest_qlab.measure.sustained_outcome import SustainedOutcome
 from pytest_qlab.modes.setup_check import SetupCheck, SetupCheckPlan
+from pytest_qlab.modes.show_pattern import ShowPatternCheck, ShowPatternPlan
 from pytest_qlab.modes.sustained import SustainedCheck, SustainedPlan
 from pytest_qlab.safety.volume import ScratchSpace
 from pytest_qlab.thermal import ThermalMonitor
@@ -169,6 +172,90 @@ class FleetSustainedCheck(SustainedCheck):
     ) -> dict[str, FleetSustainedCheck]:
         checks = {
             key: cls(fleet, host, plan, record_of(host), progress)
+            for key, host in fleet.hosts.items()
+        }
+        for each in checks.values():
+            each.others = checks
+        return checks
+
+
+class FleetShowPatternCheck(ShowPatternCheck):
+    """The show's phases played on every host at the same moment, each host from stream files
+    sized by its own free space: shared storage lives the whole fleet's night at once."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        host: FleetHost,
+        profile: ShowProfile,
+        time_scale: float,
+        record: VolumeRecord,
+        *,
+        progress: ProgressFactory,
+        windows: SustainedPlan,
+        frame_sink: RowSink | None = None,
+    ) -> None:
+        try:
+            free_bytes = read_volume(host.ssh).free_bytes
+        except HostError:  # a host lost since it was checked: its own items say so
+            free_bytes = host.facts.free_bytes
+        plan = ShowPatternPlan.for_profile(profile, time_scale, free_bytes)
+        frame_times = None if frame_sink is None else FrameTimes(frame_sink, host.target.name)
+        super().__init__(
+            host.runner,
+            ScratchSpace(host.target, host.keeper.run_id),
+            plan,
+            profile,
+            record,
+            thermal=ThermalMonitor(None, unavailable_reason=HOST_THERMAL),
+            progress=progress,
+            windows=windows,
+            frame_times=frame_times,
+        )
+        self.fleet = fleet
+        self.host = host
+        self.others: dict[str, FleetShowPatternCheck] = {}
+
+    def check_room(self, files_bytes: int) -> None:
+        check_room(read_volume(self.host.ssh), self.host.target.host or "", files_bytes)
+
+    def layout(self) -> LayoutResult:
+        return at_once(self.fleet, self.host, self.others, self, ShowPatternCheck.layout)
+
+    def phase(self, name: str) -> PhaseResult:
+        return at_once(
+            self.fleet,
+            self.host,
+            self.others,
+            self,
+            lambda check: ShowPatternCheck.phase(check, name),
+        )
+
+    @classmethod
+    def for_fleet(
+        cls,
+        fleet: Fleet,
+        profile: ShowProfile,
+        time_scale: float,
+        record_of: Callable[[FleetHost], VolumeRecord],
+        *,
+        progress: ProgressFactory,
+        windows: SustainedPlan,
+        frame_sink: RowSink | None = None,
+    ) -> dict[str, FleetShowPatternCheck]:
+        """`frame_sink`: the run's per-frame timings CSV (--qlab-frametimes), if asked for."""
+        shared = None if frame_sink is None else LockedSink(frame_sink)
+        checks = {
+            key: cls(
+                fleet,
+                host,
+                profile,
+                time_scale,
+                record_of(host),
+                progress=progress,
+                windows=windows,
+                frame_sink=shared,
+            )
             for key, host in fleet.hosts.items()
         }
         for each in checks.values():

@@ -239,9 +239,13 @@ class ShowPatternCheck:
         self.windows = windows or SustainedPlan.for_scale(plan.time_scale)
         self._once = Once()
 
+    def check_room(self, files_bytes: int) -> None:
+        """Refuse before writing when the files do not fit (a fleet host asks its host)."""
+        check_free_space(self.scratch.volume, files_bytes)
+
     def layout(self) -> LayoutResult:
         def measure() -> LayoutResult:
-            check_free_space(self.scratch.volume, self.plan.scratch_bytes)
+            self.check_room(self.plan.scratch_bytes)
             result = lay_out(self.runner, self.scratch.run_dir, self.plan.layout_files)
             self.record.add_layout(LayoutKind.SHOW_PATTERN, result)
             self.record.show_stream_span_s = self.plan.span_s
@@ -250,6 +254,10 @@ class ShowPatternCheck:
         return self._once("layout", measure)
 
     def phase(self, name: str) -> PhaseResult:
+        """Each phase is played once: a fleet host's item finds it played with every host's."""
+        return self._once(("phase", name), lambda: self._play(name))
+
+    def _play(self, name: str) -> PhaseResult:
         self.layout()
         plan = self.plan.phase(name)
         what = f"show pattern {name} [{self.record.target.name}]"

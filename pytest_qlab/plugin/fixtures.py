@@ -24,7 +24,12 @@ from pytest_qlab.core.verdict import Rating, Requirement
 from pytest_qlab.drive import probe_drive
 from pytest_qlab.drive.advisories import Advisory, collect_advisories
 from pytest_qlab.fio import FioError, FioInterruptedError, FioRunner
-from pytest_qlab.fleet.checks import HOST_THERMAL, FleetSetupCheck, FleetSustainedCheck
+from pytest_qlab.fleet.checks import (
+    HOST_THERMAL,
+    FleetSetupCheck,
+    FleetShowPatternCheck,
+    FleetSustainedCheck,
+)
 from pytest_qlab.fleet.client import HostLostError
 from pytest_qlab.history.compare import history_advisory
 from pytest_qlab.history.identity import drive_key
@@ -307,9 +312,24 @@ def qlab_show_pattern(
     qlab_thermal: ThermalMonitor,
     qlab_progress: ProgressFactory,
 ) -> ShowPatternCheck:
-    """The show pattern on this volume: stream files sized from the free space at its start."""
-    _local_only(qlab_volume, "the show pattern")
+    """The show pattern on this volume: stream files sized from the free space at its start;
+    on a fleet host, each phase played on every host at the same moment."""
     record = qlab_session.volume(qlab_volume)
+    windows = SustainedPlan.for_options(qlab_session.options)
+    fleet = qlab_session.fleet
+    if fleet is not None and qlab_volume.host is not None:
+        checks = qlab_session.fleet_show_pattern
+        if checks is None:
+            checks = qlab_session.fleet_show_pattern = FleetShowPatternCheck.for_fleet(
+                fleet,
+                qlab_session.profile,
+                qlab_session.options.time_scale,
+                lambda host: qlab_session.volume(host.target),
+                progress=qlab_progress,
+                windows=windows,
+                frame_sink=qlab_session.frame_sink,
+            )
+        return checks[qlab_volume.key]
     plan = ShowPatternPlan.for_profile(
         qlab_session.profile,
         qlab_session.options.time_scale,
@@ -322,7 +342,7 @@ def qlab_show_pattern(
         qlab_session.profile,
         record,
         thermal=qlab_thermal,
-        windows=SustainedPlan.for_options(qlab_session.options),
+        windows=windows,
         progress=qlab_progress,
         frame_times=qlab_session.frame_times(qlab_volume),
     )

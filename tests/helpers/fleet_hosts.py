@@ -423,7 +423,7 @@ class FleetLab:
                 found.append(process)
         return found
 
-    def _listening(self) -> dict[int, list[str]]:
+    def listening(self) -> dict[int, list[str]]:
         """pid -> the TCP and Unix sockets it listens on (`ss -lnpH`, here and in the
         namespaces)."""
         texts = [_run("ss", "-ltnpH").stdout, _run("ss", "-lxnpH").stdout]
@@ -454,7 +454,7 @@ class FleetLab:
             if not left or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        listening = self._listening() if left else {}
+        listening = self.listening() if left else {}
         described = []
         for pid, process in sorted(left.items()):
             with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
