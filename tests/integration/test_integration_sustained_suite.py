@@ -141,27 +141,6 @@ def test_steady_sustained_suite_end_to_end(
 
 @pytest.mark.timing
 @pytest.mark.needs_root
-def test_a_steady_read_is_never_called_throttled(
-    tmp_path: Path,
-    main_job: MainJobRunner,
-    blkio_cgroup: BlkioCgroup,
-    block_device: tuple[int, int],
-) -> None:
-    """No false positive on a second real run (the end-to-end run above is the first; the
-    fast tier holds recorded steady reads to the same rule)."""
-    volume = tmp_path / "Show"
-    volume.mkdir()
-    blkio_cgroup.limit_read(block_device, STEADY_BYTES_S)
-
-    job = _run_in_group(main_job, volume, blkio_cgroup, _args(tmp_path, "read"))
-
-    throttling = _entry(job, "test_sustained_read_throttling")
-    assert throttling["outcome"] == "passed", throttling["metadata"]["throttle_summary"]
-    assert job.volume_report()["measurements"]["sustained_read_throttled"] is False
-
-
-@pytest.mark.timing
-@pytest.mark.needs_root
 def test_a_read_slowing_down_part_way_is_throttling_and_fails_the_suite(
     tmp_path: Path,
     main_job: MainJobRunner,
