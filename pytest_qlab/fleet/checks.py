@@ -128,6 +128,11 @@ class FleetSetupCheck(SetupCheck):
 HOST_THERMAL = "a fleet host's drive temperature is not watched during the run"
 
 
+def room_on(host: FleetHost, files_bytes: int) -> None:
+    """Refuse before writing when the files do not fit on the host, as its own df says now."""
+    check_room(read_volume(host.ssh), host.target.host or "", files_bytes)
+
+
 class FleetSustainedCheck(SustainedCheck):
     """The max sustained read and write on every host at the same moment: shared storage
     carries every host's flat-out load at once, as a show's worst case."""
@@ -154,7 +159,7 @@ class FleetSustainedCheck(SustainedCheck):
         self.others: dict[str, FleetSustainedCheck] = {}
 
     def check_room(self, files_bytes: int) -> None:
-        check_room(read_volume(self.host.ssh), self.host.target.host or "", files_bytes)
+        room_on(self.host, files_bytes)
 
     def read(self) -> SustainedOutcome:
         return at_once(self.fleet, self.host, self.others, self, SustainedCheck.read)
@@ -217,7 +222,7 @@ class FleetShowPatternCheck(ShowPatternCheck):
         self.others: dict[str, FleetShowPatternCheck] = {}
 
     def check_room(self, files_bytes: int) -> None:
-        check_room(read_volume(self.host.ssh), self.host.target.host or "", files_bytes)
+        room_on(self.host, files_bytes)
 
     def layout(self) -> LayoutResult:
         return at_once(self.fleet, self.host, self.others, self, ShowPatternCheck.layout)
