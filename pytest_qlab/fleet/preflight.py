@@ -47,6 +47,8 @@ class VolumeFacts:
     filesystem_source: str
     """df's first column: a device, or server:/export for NFS, //user@server/share for SMB."""
     free_bytes: int
+    size_bytes: int | None
+    """The filesystem's size, df's 1K-blocks; None where df could not say."""
     filesystem: str | None
     """findmnt's type on Linux; None where it cannot say (macOS: diskutil does)."""
     system_disk: bool
@@ -104,7 +106,7 @@ def read_volume(ssh: SshHost) -> VolumeFacts:
         raise HostError(
             f"{where} is inside pytest-qlab's own scratch folder; give the volume itself"
         )
-    source, free_bytes, mount_point = _df_line(facts.get("df", ""), where)
+    source, size_bytes, free_bytes, mount_point = _df_line(facts.get("df", ""), where)
     return VolumeFacts(
         platform=facts.get("platform", ""),
         fio_version=facts.get("fio", ""),
@@ -113,12 +115,13 @@ def read_volume(ssh: SshHost) -> VolumeFacts:
         mount_point=mount_point,
         filesystem_source=source,
         free_bytes=free_bytes,
+        size_bytes=size_bytes,
         filesystem=facts.get("fstype") or None,
         system_disk=facts.get("device_id") == facts.get("root_device_id"),
     )
 
 
-def _df_line(line: str, where: str) -> tuple[str, int, PurePosixPath]:
+def _df_line(line: str, where: str) -> tuple[str, int | None, int, PurePosixPath]:
     """`df -Pk`'s row: source, 1K-blocks, used, available, capacity, mount point (may hold
     spaces, so it is the rest of the line)."""
     fields = line.split()
@@ -126,7 +129,14 @@ def _df_line(line: str, where: str) -> tuple[str, int, PurePosixPath]:
         available_kib = int(fields[3])
     except (IndexError, ValueError):
         raise HostError(f"{where}: df gave no free space ({line!r}); check the volume") from None
-    return fields[0], available_kib * 1024, PurePosixPath(" ".join(fields[5:]) or "/")
+    size_kib = int(fields[1]) if fields[1].isdigit() else None
+    mount_point = PurePosixPath(" ".join(fields[5:]) or "/")
+    return (
+        fields[0],
+        None if size_kib is None else size_kib * 1024,
+        available_kib * 1024,
+        mount_point,
+    )
 
 
 def check_room(facts: VolumeFacts, label: str, files_bytes: int) -> None:

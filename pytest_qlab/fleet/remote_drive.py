@@ -15,7 +15,8 @@ from pytest_qlab.fleet.ssh import SshHost
 
 
 def probe_host_drive(ssh: SshHost, facts: VolumeFacts) -> DriveInfo:
-    """Unknown parts are said to be unknown; the free space is the host's own df figure."""
+    """Unknown parts are said to be unknown; the free space, and the size where the drive's
+    tools gave none, are the host's own df figures."""
     mount_point = Path(str(facts.mount_point))
     if facts.platform == "Darwin":
         drive = probe_macos(mount_point, ssh.run)
@@ -26,6 +27,7 @@ def probe_host_drive(ssh: SshHost, facts: VolumeFacts) -> DriveInfo:
         drive.note(f"drive identity is read on macOS and Linux hosts, not on {facts.platform!r}")
     drive.mount_point = mount_point
     drive.free_bytes = facts.free_bytes
+    drive.capacity_bytes = drive.capacity_bytes or facts.size_bytes
     drive.filesystem = drive.filesystem or facts.filesystem
     return drive
 

@@ -97,6 +97,7 @@ def test_the_preflight_reads_a_host_volume() -> None:
     assert facts.platform == "Darwin"
     assert facts.fio_version == "fio-3.33"
     assert facts.free_bytes == 500000000 * 1024
+    assert facts.size_bytes == 976000000 * 1024
     assert facts.mount_point == PurePosixPath("/Volumes/Show")
     assert not facts.system_disk
     assert not facts.network_storage

@@ -182,6 +182,10 @@ def test_two_hosts_pass_together_and_leave_nothing(
         assert measured["read_mb_s"] > 0
         assert measured["normal_playback_dropped_frames"] == 0
         assert measured["normal_playback_bytes_read"] > 0
+        # the host's df gives the volume's size, so its free space is judged, not skipped
+        (free_space,) = (a for a in volume["advisories"] if a["name"] == "free-space")
+        assert free_space["severity"] in ("ok", "warn", "fail"), free_space
+        assert volume["drive"]["capacity_bytes"] > volume["drive"]["free_bytes"] > 0
     fleet = job.report()["qlab"]["fleet"]
     assert fleet["hosts"] == 2
     assert fleet["ready_hosts"] == 2
