@@ -2,13 +2,18 @@
 
     python bench/bench.py --volume /Volumes/Show            # full run, about 20 minutes
     python bench/bench.py --volume /Volumes/Show --quick    # shorter, for a first look
+    python bench/bench.py --volume /Volumes/Show --only fleet \
+        --fleet-host ssh://localhost/Volumes/Show           # a one-host fleet against local
+    python bench/bench.py --volume /mnt/x --only fleet --fleet-host self --limit-mb-s 800
 
 Each comparison interleaves the two sides in ABBA order (A B, B A, B A, A B, ...) so drift of
 the machine and any advantage of running second cancel, and is judged on the paired ratios,
 next to an A/A control (raw fio against itself) that shows how finely this machine can resolve
 a ratio at all. The media step plays two real movies through fio's iolog replay as
---qlab-media does, for the issue-time error and the bytes read. Writes
-bench/results/<date>-<host>.json and .md. The bench opens a run on the
+--qlab-media does, for the issue-time error and the bytes read. The fleet step, given a host
+that is this machine over SSH (Remote Login on), compares a one-host fleet with a local run on
+the same volume (bench/fleet_bench.py). Writes bench/results/<date>-<host>.json and .md (with
+the steps' names added for --only). The bench opens a run on the
 volume as the plugin does (one run per volume and per drive) and writes only in that run's
 scratch folder, removed at the end, and in a temp folder for fio's control files.
 """
@@ -29,12 +34,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import psutil  # type: ignore[import-untyped]
+from abba import PairedRatio, abba_pairs, fidelity_verdict, paired_ratio
+from fleet_bench import bench_fleet, fleet_rows
 
 from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.options import QlabOptions
@@ -153,97 +160,6 @@ def raw_fio_mb_s(
     )
     document = json.loads(completed.stdout[completed.stdout.index("{") :])
     return float(document["jobs"][0][rw]["bw_bytes"]) / BYTES_PER_MB
-
-
-Measure = Callable[[], float]
-
-
-def abba_first(pairs: int) -> list[bool]:
-    """Whether A runs first in each pair: A B, B A, B A, A B, repeated. Within every four pairs
-    each side runs first twice and a linear drift of the machine cancels."""
-    return [index % 4 in (0, 3) for index in range(pairs)]
-
-
-def abba_pairs(
-    comparisons: Mapping[str, tuple[Measure, Measure]], pairs: int
-) -> dict[str, tuple[list[float], list[float]]]:
-    """Measure A and B of every comparison `pairs` times, in ABBA order; the comparisons take
-    turns pair by pair, so they see the same state of the machine."""
-    found: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in comparisons}
-    for a_first in abba_first(pairs):
-        for name, (measure_a, measure_b) in comparisons.items():
-            a_values, b_values = found[name]
-            if a_first:
-                a_values.append(measure_a())
-                b_values.append(measure_b())
-            else:
-                b_values.append(measure_b())
-                a_values.append(measure_a())
-    return found
-
-
-@dataclass(frozen=True)
-class PairedRatio:
-    """A/B judged pair by pair: the median of the paired ratios, the interquartile range of
-    the ratios and a bootstrap 95 % interval of their median."""
-
-    a: tuple[float, ...]
-    b: tuple[float, ...]
-    ratios: tuple[float, ...]
-    median: float
-    quartiles: tuple[float, float]
-    interval_95: tuple[float, float]
-
-    def contains(self, value: float) -> bool:
-        return self.interval_95[0] <= value <= self.interval_95[1]
-
-    def reach(self) -> float:
-        """How far from 1 the 95 % interval reaches: for an A/A control, the smallest
-        difference this machine can tell from noise."""
-        return max(1.0 - self.interval_95[0], self.interval_95[1] - 1.0)
-
-    def summary(self, a_name: str, b_name: str) -> dict[str, Any]:
-        return {
-            f"{a_name}_mb_s": [round(value, 1) for value in self.a],
-            f"{b_name}_mb_s": [round(value, 1) for value in self.b],
-            "ratios": [round(value, 4) for value in self.ratios],
-            "ratio": round(self.median, 4),
-            "quartiles": [round(value, 4) for value in self.quartiles],
-            "interval_95": [round(value, 4) for value in self.interval_95],
-        }
-
-
-def paired_ratio(
-    a: Sequence[float], b: Sequence[float], *, resamples: int = 4000, seed: int = 1
-) -> PairedRatio:
-    """Summarise a / b over pairs measured together (see abba_pairs)."""
-    if len(a) != len(b) or len(a) < 2:
-        raise ValueError(f"need at least two pairs of equal length, not {len(a)} and {len(b)}")
-    ratios = tuple(x / y for x, y in zip(a, b, strict=True))
-    lower, _, upper = statistics.quantiles(ratios, n=4, method="inclusive")
-    rng = random.Random(seed)
-    medians = sorted(
-        statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples)
-    )
-    interval = (medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1])
-    return PairedRatio(
-        a=tuple(a),
-        b=tuple(b),
-        ratios=ratios,
-        median=statistics.median(ratios),
-        quartiles=(lower, upper),
-        interval_95=interval,
-    )
-
-
-def fidelity_verdict(ours: PairedRatio, control: PairedRatio, target: float) -> str:
-    """Noise first: when raw fio against itself cannot be pinned within the target, no ratio
-    against raw fio can be either, and a median inside the target would be luck."""
-    if control.reach() > target:
-        return "not resolvable here"
-    if abs(ours.median - 1.0) <= target:
-        return f"within {target * 100:g} %"
-    return "MISSED"
 
 
 FIDELITY_PAIRS = 8
@@ -874,6 +790,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "analysis": analysis_rows,
     "overhead": overhead_rows,
     "time_to_verdict": verdict_rows,
+    "fleet": fleet_rows,
 }
 
 
@@ -903,13 +820,19 @@ class Step:
     """Runs pytest-qlab itself on the volume, which opens a run of its own."""
 
 
-def steps(bench: Bench, work: Path) -> Iterator[Step]:
+def steps(bench: Bench, work: Path, args: argparse.Namespace) -> Iterator[Step]:
     yield Step("fidelity", lambda: bench_fidelity(bench))
     yield Step("media", lambda: bench_media(bench))
     yield Step("ceiling", lambda: bench_ceiling(bench))
     yield Step("analysis", lambda: bench_analysis(work))
     yield Step("overhead", lambda: bench_overhead(bench), starts_the_product=True)
     yield Step("time_to_verdict", lambda: bench_time_to_verdict(bench), starts_the_product=True)
+    if args.fleet_host:
+        yield Step(
+            "fleet",
+            lambda: bench_fleet(bench.volume, args.fleet_host, args.ssh_config, bench.quick),
+            starts_the_product=True,
+        )
 
 
 # --- a steady device on a noisy disk (Linux, root, cgroup v1 blkio) ---------------------------
@@ -997,6 +920,12 @@ def main() -> int:
         help="cap the disk at this many MB/s (Linux, root): a steady device on a noisy disk",
     )
     parser.add_argument("--limit-iops", type=int, help="cap the disk's requests a second too")
+    parser.add_argument(
+        "--fleet-host",
+        help="ssh://host/path naming --volume on this machine over SSH, or 'self' for an sshd "
+        "the bench starts (root; inside --limit-mb-s): adds the fleet step",
+    )
+    parser.add_argument("--ssh-config", type=Path, help="the ssh_config file for --fleet-host")
     args = parser.parse_args()
     if args.analyse:
         analyse_logs(args.analyse)
@@ -1021,7 +950,7 @@ def main() -> int:
     device = limited(bench.volume, limits) if limits.describe() else contextlib.nullcontext()
     try:
         with device, tempfile.TemporaryDirectory(prefix="pytest-qlab-bench-logs-") as work:
-            for step in steps(bench, Path(work)):
+            for step in steps(bench, Path(work), args):
                 if args.only and step.name not in args.only:
                     continue
                 print(f"bench: {step.name} ...", flush=True)
@@ -1031,8 +960,10 @@ def main() -> int:
     finally:
         bench.close()
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{time.strftime('%Y%m%d')}-{platform.node()}" + (
-        "-limited" if limits.describe() else ""
+    stem = (
+        f"{time.strftime('%Y%m%d')}-{platform.node()}"
+        + ("-limited" if limits.describe() else "")
+        + "".join(f"-{name}" for name in args.only or ())
     )
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = markdown(results)
