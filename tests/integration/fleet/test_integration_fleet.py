@@ -299,6 +299,7 @@ def test_a_bad_host_volume_is_one_line_naming_it(
         if volume == "read-only"
         else fleet_hosts.volumes["qlab-b"] / "no-such-folder"
     )
+    started = time.monotonic()
     job = run_fleet(
         main_job,
         fleet_hosts,
@@ -306,6 +307,7 @@ def test_a_bad_host_volume_is_one_line_naming_it(
         "--qlab-host",
         fleet_hosts.url("qlab-b", path),
     )
+    assert time.monotonic() - started < BAD_HOST_LIMIT_S
     assert job.returncode != 0
     errors = [line for line in job.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1, job.output
