@@ -42,6 +42,7 @@ from typing import Any, Literal
 import psutil  # type: ignore[import-untyped]
 from abba import PairedRatio, abba_pairs, fidelity_verdict, paired_ratio
 from fleet_bench import bench_fleet, fleet_rows
+from product import run_suites, suites_command
 
 from pytest_qlab.core.errors import QlabError
 from pytest_qlab.core.options import QlabOptions
@@ -506,25 +507,17 @@ def bench_overhead(bench: Bench) -> dict[str, Any]:
     found = {}
     for run_minutes in minutes:
         scale = run_minutes * 60 / SHOW_S
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(REPO / "suites"),
+        command = suites_command(
+            bench.runner.work_dir / "reports",
             "-m",
             "show_pattern",
             "--volume",
             str(bench.volume),
             "--qlab-time-scale",
             f"{scale:.6f}",
-            "--qlab-report-dir",
-            str(bench.runner.work_dir / "reports"),
-            "-q",
-            "-p",
-            "no:cacheprovider",
             "--qlab-profile",
             str(light_profile(bench)),
-        ]
+        )
         found[f"{run_minutes:g}_min"] = sample_process(command)
     return found
 
@@ -624,27 +617,14 @@ def analyse_logs(logs: list[str]) -> None:
 def bench_time_to_verdict(bench: Bench) -> dict[str, Any]:
     """The setup check from command start to report written, and where the time goes."""
     scale = 0.25 if bench.quick else 1.0
-    report_dir = bench.runner.work_dir / "verdict-reports"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(REPO / "suites"),
+    run = run_suites(
+        bench.runner.work_dir / "verdict-reports",
         "--volume",
         str(bench.volume),
         "--qlab-time-scale",
         f"{scale:g}",
-        "--qlab-report-dir",
-        str(report_dir),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
-    started = time.monotonic()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall_s = time.monotonic() - started
-    (report_path,) = report_dir.glob("*.json")
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    )
+    report = run.report
     tests_s = sum(
         test.get(stage, {}).get("duration", 0.0)
         for test in report["tests"]
@@ -654,9 +634,9 @@ def bench_time_to_verdict(bench: Bench) -> dict[str, Any]:
     layout_s = float(volume["measurements"].get("layout_duration_s", 0.0))
     return {
         "time_scale": scale,
-        "exit_code": completed.returncode,
-        "wall_s": round(wall_s, 1),
-        "startup_and_reporting_s": round(wall_s - tests_s, 1),
+        "exit_code": run.exit_code,
+        "wall_s": round(run.wall_s, 1),
+        "startup_and_reporting_s": round(run.wall_s - tests_s, 1),
         "layout_s": round(layout_s, 1),
         "measurement_s": round(tests_s - layout_s, 1),
         "rating": volume["rating"],

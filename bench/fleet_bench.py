@@ -15,10 +15,7 @@ the fleet adds in time. Two comparisons, each in ABBA pairs:
 from __future__ import annotations
 
 import contextlib
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -26,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from abba import PairedRatio, abba_first, paired_ratio
+from product import run_suites
 from self_host import self_host
 
 from pytest_qlab.core.options import QlabOptions
 from pytest_qlab.core.run import open_run
 from pytest_qlab.core.verdict import Rating
 
-REPO = Path(__file__).resolve().parents[1]
 SELF = "self"
 SETUP_PAIRS = 10
 SETUP_QUICK_PAIRS = 6
@@ -117,14 +114,10 @@ class ReportRun:
 def setup_check(bench: FleetBench, *, fleet: bool, index: int) -> ReportRun:
     """pytest-qlab's setup check without the capacity search, as a user runs it."""
     scale = REPORT_QUICK_SCALE if bench.quick else REPORT_SCALE
-    report_dir = bench.work_dir / f"report-{index:02d}"
     config = ["--qlab-ssh-config", str(bench.ssh_config)] if bench.ssh_config else []
     where = ["--qlab-host", bench.host, *config] if fleet else ["--volume", str(bench.volume)]
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(REPO / "suites"),
+    run = run_suites(
+        bench.work_dir / f"report-{index:02d}",
         "-m",
         "setup_check and not capacity",
         *where,
@@ -132,26 +125,12 @@ def setup_check(bench: FleetBench, *, fleet: bool, index: int) -> ReportRun:
         f"{scale:g}",
         "--qlab-history",
         "off",
-        "--qlab-report-dir",
-        str(report_dir),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
-    started = time.monotonic()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall_s = time.monotonic() - started
-    reports = list(report_dir.glob("*.json"))
-    if len(reports) != 1:
-        raise RuntimeError(
-            f"the setup check wrote {len(reports)} JSON reports (exit {completed.returncode}):\n"
-            + completed.stdout[-2000:]
-        )
-    (volume,) = json.loads(reports[0].read_text(encoding="utf-8"))["qlab"]["volumes"]
+    )
+    (volume,) = run.report["qlab"]["volumes"]
     measured = volume["measurements"]
     return ReportRun(
-        wall_s=wall_s,
-        exit_code=completed.returncode,
+        wall_s=run.wall_s,
+        exit_code=run.exit_code,
         rating=volume["rating"],
         host=volume.get("host"),
         figures={name: float(measured[name]) for name in REPORT_FIGURES},
