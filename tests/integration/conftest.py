@@ -491,18 +491,24 @@ def _detach(device: str) -> None:
         raise OSError(f"cannot detach {device}: {result.stderr.strip()}")
 
 
-@pytest.fixture
-def mounts(tmp_path: Path) -> Iterator[Mounts]:
+@contextlib.contextmanager
+def made_mounts(base: Path) -> Iterator[Mounts]:
     """Skips without root; everything mounted is unmounted (loop devices detached) afterwards."""
     require_root("mounting a test volume")
     if shutil.which("mount") is None or shutil.which("umount") is None:
         pytest.skip("mount/umount are not installed")
-    made = Mounts(tmp_path / "mounts")
+    made = Mounts(base)
     try:
         yield made
     finally:
         problems = made.cleanup()
         assert not problems, f"test volumes not cleaned up: {problems}"
+
+
+@pytest.fixture
+def mounts(tmp_path: Path) -> Iterator[Mounts]:
+    with made_mounts(tmp_path / "mounts") as made:
+        yield made
 
 
 def block_device_of(path: Path) -> tuple[int, int]:
@@ -585,6 +591,12 @@ class BlkioCgroup:
 
 @pytest.fixture
 def blkio_cgroup() -> Iterator[BlkioCgroup]:
+    with made_blkio_cgroup() as group:
+        yield group
+
+
+@contextlib.contextmanager
+def made_blkio_cgroup() -> Iterator[BlkioCgroup]:
     """Skips without root or a cgroup v1 blkio hierarchy; the group is removed afterwards."""
     require_root("cgroup blkio throttling")
     if not (BLKIO / "blkio.throttle.read_bps_device").exists():
@@ -599,3 +611,57 @@ def blkio_cgroup() -> Iterator[BlkioCgroup]:
         yield group
     finally:
         group.remove()
+
+
+# --- one run of the long suites shared by several timing modules ------------------------------
+
+LONG_SUITES_SCALE = "0.00125"
+"""Two hours of sustained reading become 9 s (1 s windows, a 1 s warm-up, a 2 s baseline), the
+2.5 h show pattern about 11 s; each act still holds a crossfade."""
+LONG_SUITES_PLANNED_S = 9.0
+LONG_SUITES_PROFILE = """\
+name = "two HD 422"
+[[streams]]
+name = "hd"
+codec = "422"
+raster = "1920x1080"
+fps = 25
+count = 2
+"""
+"""30.5 MB/s of normal playback, 61 MB/s at a crossfade peak: far below any disk, so the run
+measures the rules, not the disk's neighbours."""
+LONG_SUITES = ("suites/test_show_pattern.py", "suites/test_sustained.py")
+LONG_SUITES_READ_LIMIT_BYTES_S = 200_000_000
+"""Over three times the crossfade peak, and what every window of the sustained read gets."""
+LONG_SUITES_LOOP_MIB = 6 * 1024
+
+
+@dataclass(frozen=True)
+class LongSuitesRun:
+    """The show pattern and the max sustained suites run together, as a user runs them."""
+
+    volume: Path
+    job: MainJob
+
+
+@pytest.fixture(scope="session")
+def long_suites_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongSuitesRun]:
+    """One run of both long suites (2 x HD, time scale 0.00125) on a loop-mounted ext4 volume of
+    its own, read through a blkio limit so the figures are the limit's, steady. The verdict, the
+    show pattern's phases and the sustained items are each checked by their own tests: one run
+    proves them all (the timing tier runs in one process, so the session holds it)."""
+    workdir = tmp_path_factory.mktemp("long-suites")
+    with made_mounts(workdir / "mounts") as mounts, made_blkio_cgroup() as group:
+        volume = mounts.loop_ext4("show", LONG_SUITES_LOOP_MIB)
+        group.limit_read(block_device_of(volume), LONG_SUITES_READ_LIMIT_BYTES_S)
+        profile = workdir / "two-hd.toml"
+        profile.write_text(LONG_SUITES_PROFILE, encoding="utf-8")
+        job = MainJobRunner(workdir).run(
+            volume,
+            "--qlab-profile",
+            str(profile),
+            scale=LONG_SUITES_SCALE,
+            suites=LONG_SUITES,
+            preexec_fn=group.join,
+        )
+        yield LongSuitesRun(volume, job)

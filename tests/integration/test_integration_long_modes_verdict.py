@@ -13,55 +13,32 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.conftest import block_device_of
+from tests.integration.conftest import (
+    LONG_SUITES_LOOP_MIB,
+    LONG_SUITES_PROFILE,
+    LONG_SUITES_READ_LIMIT_BYTES_S,
+    LONG_SUITES_SCALE,
+    block_device_of,
+)
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import BlkioCgroup, MainJobRunner, Mounts
+    from tests.integration.conftest import BlkioCgroup, LongSuitesRun, MainJobRunner, Mounts
 
 pytestmark = pytest.mark.integration
-
-SCALE = "0.00125"
-"""Two hours of sustained reading become 9 s, the 2.5 h show pattern about 11 s; the acts
-still get a crossfade each."""
-PROFILE = """\
-name = "two HD 422"
-[[streams]]
-name = "hd"
-codec = "422"
-raster = "1920x1080"
-fps = 25
-count = 2
-"""
-"""30.5 MB/s of normal playback, 61 MB/s at a crossfade peak: far below any disk, so the run
-measures the rule, not the neighbours."""
-LONG_SUITES = ("suites/test_show_pattern.py", "suites/test_sustained.py")
-LOOP_MIB = 6 * 1024
-READ_LIMIT_BYTES_S = 200_000_000
-"""Over three times the crossfade peak, and what every window of the sustained read gets."""
 
 
 def _profile(tmp_path: Path) -> str:
     path = tmp_path / "two-hd.toml"
-    path.write_text(PROFILE, encoding="utf-8")
+    path.write_text(LONG_SUITES_PROFILE, encoding="utf-8")
     return str(path)
 
 
 @pytest.mark.timing
 @pytest.mark.needs_root
 def test_show_pattern_and_sustained_alone_rate_the_volume_and_exit_0(
-    tmp_path: Path, main_job: MainJobRunner, mounts: Mounts, blkio_cgroup: BlkioCgroup
+    long_suites_run: LongSuitesRun,
 ) -> None:
-    volume = mounts.loop_ext4("show", LOOP_MIB)
-    blkio_cgroup.limit_read(block_device_of(volume), READ_LIMIT_BYTES_S)
-
-    job = main_job.run(
-        volume,
-        "--qlab-profile",
-        _profile(tmp_path),
-        scale=SCALE,
-        suites=LONG_SUITES,
-        preexec_fn=blkio_cgroup.join,
-    )
+    job = long_suites_run.job
 
     assert "Traceback" not in job.output, job.output
     assert set(job.outcomes().values()) <= {"passed", "skipped"}, job.outcomes()
@@ -81,7 +58,7 @@ def test_show_pattern_and_sustained_alone_rate_the_volume_and_exit_0(
     }
     assert proved == {("bandwidth", "sustained_read"), ("playback", "show_pattern")}
     lowest = volume_report["measurements"]["sustained_read_lowest_mb_s"]
-    assert lowest < READ_LIMIT_BYTES_S / 1e6 * 1.15, "the limit did not hold"
+    assert lowest < LONG_SUITES_READ_LIMIT_BYTES_S / 1e6 * 1.15, "the limit did not hold"
     (bandwidth,) = [p for p in normal["proofs"] if p["measurement"] == "sustained_read"]
     assert bandwidth["mb_s"] == pytest.approx(lowest, abs=0.01)
     assert any(
@@ -102,8 +79,8 @@ def test_the_sustained_read_alone_is_not_rated_and_says_to_add_the_setup_check(
 ) -> None:
     """Capped well below the disk's speed, so the windows stay flat while other tests load
     the disk: a real dip would be throttling, a finding, and rightly INSUFFICIENT."""
-    volume = mounts.loop_ext4("show", LOOP_MIB)
-    blkio_cgroup.limit_read(block_device_of(volume), READ_LIMIT_BYTES_S)
+    volume = mounts.loop_ext4("show", LONG_SUITES_LOOP_MIB)
+    blkio_cgroup.limit_read(block_device_of(volume), LONG_SUITES_READ_LIMIT_BYTES_S)
 
     job = main_job.run(
         volume,
@@ -111,7 +88,7 @@ def test_the_sustained_read_alone_is_not_rated_and_says_to_add_the_setup_check(
         _profile(tmp_path),
         "-k",
         "test_sustained_read and acceptable",
-        scale=SCALE,
+        scale=LONG_SUITES_SCALE,
         suites=("suites/test_sustained.py",),
         preexec_fn=blkio_cgroup.join,
     )

@@ -1,30 +1,20 @@
 """The show-pattern suite end to end with real fio at time scale 0.00125 (the 2.5 h show in
-about 11 s; each act still holds a crossfade): one item per phase, in the show's order, each
-with its throughput windows and throttle verdict, and live progress lines in a log (stdout is a
-pipe here, not a terminal)."""
+about 11 s; each act still holds a crossfade), in the long suites' shared run: one item per
+phase, in the show's order, each with its throughput windows and throttle verdict, and live
+progress lines in a log (stdout is a pipe here, not a terminal)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import MainJobRunner
+    from tests.integration.conftest import LongSuitesRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
-PROFILE = """\
-name = "two HD 422"
-[[streams]]
-name = "hd"
-codec = "422"
-raster = "1920x1080"
-fps = 25
-count = 2
-"""
 PHASES = ["house-open", "act-1", "intermission", "act-2", "finale"]
 _PROGRESS = re.compile(
     r"^qlab show pattern (?P<phase>[a-z0-9-]+) \[[^\]]+\]: \d+:\d\d of \d+:\d\d, \d+:\d\d left, "
@@ -33,20 +23,14 @@ _PROGRESS = re.compile(
 )
 
 
+@pytest.mark.needs_root
 def test_show_pattern_phases_in_order_with_windows_and_progress(
-    tmp_path: Path, main_job: MainJobRunner
+    long_suites_run: LongSuitesRun,
 ) -> None:
-    volume = tmp_path / "Show"
-    volume.mkdir()
-    profile = tmp_path / "two-hd.toml"
-    profile.write_text(PROFILE, encoding="utf-8")
-
-    job = main_job.run(
-        volume, "-m", "show_pattern", "--qlab-profile", str(profile), scale="0.00125"
-    )
+    job, volume = long_suites_run.job, long_suites_run.volume
 
     assert "Traceback" not in job.output, job.output
-    tests = job.report()["tests"]
+    tests = [test for test in job.report()["tests"] if "test_show_pattern.py::" in test["nodeid"]]
     nodeids = [test["nodeid"] for test in tests]
     assert len(nodeids) == len(PHASES), nodeids
     for nodeid, phase in zip(nodeids, PHASES, strict=True):

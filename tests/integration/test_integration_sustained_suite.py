@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.integration.conftest import LONG_SUITES_READ_LIMIT_BYTES_S
+
 if TYPE_CHECKING:
-    from tests.integration.conftest import BlkioCgroup, FioWatch, MainJob, MainJobRunner
+    from tests.integration.conftest import (
+        BlkioCgroup,
+        FioWatch,
+        LongSuitesRun,
+        MainJob,
+        MainJobRunner,
+    )
 
 pytestmark = pytest.mark.integration
 
@@ -84,23 +92,18 @@ def _check_progress_lines(job: MainJob, direction: str) -> None:
 
 @pytest.mark.timing
 @pytest.mark.needs_root
-def test_steady_sustained_suite_end_to_end(
-    tmp_path: Path,
-    main_job: MainJobRunner,
-    blkio_cgroup: BlkioCgroup,
-    block_device: tuple[int, int],
-) -> None:
-    """Read and write at a steady limit: every item reports, windows and thermal data are in
-    the JSON, progress lines in the log, the lowest window rates the volume, and a steady
-    drive is not called throttled."""
-    volume = tmp_path / "Show"
-    volume.mkdir()
-    blkio_cgroup.limit_read(block_device, STEADY_BYTES_S)
-
-    job = _run_in_group(main_job, volume, blkio_cgroup, _args(tmp_path))
+def test_steady_sustained_suite_end_to_end(long_suites_run: LongSuitesRun) -> None:
+    """Read and write at a steady limit (the long suites' shared run): every item reports,
+    windows and thermal data are in the JSON, progress lines in the log, the lowest window rates
+    the volume, and a steady drive is not called throttled."""
+    job, volume = long_suites_run.job, long_suites_run.volume
 
     assert "Traceback" not in job.output, job.output
-    outcomes = job.outcomes()
+    outcomes = {
+        test["nodeid"].rsplit("::", 1)[-1]: test["outcome"]
+        for test in job.report()["tests"]
+        if "test_sustained.py::" in test["nodeid"]
+    }
     names = sorted(name.split("[")[0] for name in outcomes)
     assert names == [
         "test_sustained_read",
@@ -114,7 +117,9 @@ def test_steady_sustained_suite_end_to_end(
     metadata = read["metadata"]
     assert 0.9 * PLANNED_S <= metadata["read_duration_s"] <= PLANNED_S + 2
     assert 7 <= len(metadata["windows"]) <= 300  # 1 s windows over 9 s
-    assert metadata["lowest_window_mb_s"] < STEADY_BYTES_S / 1e6 * 1.15, "the limit did not hold"
+    assert metadata["lowest_window_mb_s"] < LONG_SUITES_READ_LIMIT_BYTES_S / 1e6 * 1.15, (
+        "the limit did not hold"
+    )
     assert metadata["required_mb_s"] == pytest.approx(30.4, abs=0.2)
     assert set(metadata["thermal"]) == {"summary", "series"}
     assert _entry(job, "test_sustained_read_throttling")["outcome"] == "passed", job.stdout
