@@ -56,6 +56,8 @@ count = 2
 BAD_HOST_LIMIT_S = 30.0
 SHOW_SCALE = "0.0005"
 """The show pattern is 2.5 h at full scale: 4.5 s of phases, its logged runs 33 % longer."""
+LONG_SCALE = "0.00125"
+"""The max sustained read and write are 2 h each at full scale: 9 s each, 7 windows of 1 s."""
 RUN_TIMEOUT_S = 240.0
 
 
@@ -398,7 +400,7 @@ def test_the_long_mode_and_the_integrity_check_run_on_every_host(
         fleet_hosts,
         *hosts_args(fleet_hosts, "qlab-a", "qlab-b"),
         "--qlab-time-scale",
-        "0.002",
+        LONG_SCALE,
         "-m",
         "sustained or integrity",
     )
