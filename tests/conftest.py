@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from typing import Any
 
@@ -34,6 +35,11 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["PYTHONPYCACHEPREFIX"] = prefix
         del os.environ["PYTHONDONTWRITEBYTECODE"]
         config.add_cleanup(lambda: shutil.rmtree(prefix, ignore_errors=True))
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started with Ctrl-C ignored (by GNU time, nohup, a CI runner's background job), every
+        # run a test starts would inherit that, and the Ctrl-C tests would see runs that never
+        # stop. A handler of our own is reset to the default in each child, as from a terminal.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
