@@ -158,13 +158,25 @@ class MainJobRunner:
         preexec_fn: Callable[[], None] | None = None,
         suites: tuple[str, ...] = ("suites",),
     ) -> MainJob:
+        return self.run_command(
+            self.command(volume, *args, scale=scale, suites=suites), preexec_fn=preexec_fn
+        )
+
+    def run_command(
+        self,
+        command: list[str],
+        *,
+        preexec_fn: Callable[[], None] | None = None,
+        timeout_s: float = RUN_TIMEOUT_S,
+    ) -> MainJob:
+        """`command` (a main job's, e.g. a fleet's without --volume) in this runner's folders."""
         completed = subprocess.run(
-            self.command(volume, *args, scale=scale, suites=suites),
+            command,
             cwd=self.workdir,
             env=self.environment(),
             capture_output=True,
             text=True,
-            timeout=RUN_TIMEOUT_S,
+            timeout=timeout_s,
             check=False,
             preexec_fn=preexec_fn,
         )
@@ -180,10 +192,22 @@ class MainJobRunner:
     ) -> MainJob:
         """Run the main job with `during(process)` running meanwhile, e.g. to slow the disk
         part-way; the job is killed if anything goes wrong."""
-        process = self.start(volume, *args, scale=scale, preexec_fn=preexec_fn)
+        return self.run_command_while(
+            self.command(volume, *args, scale=scale), during=during, preexec_fn=preexec_fn
+        )
+
+    def run_command_while(
+        self,
+        command: list[str],
+        *,
+        during: Callable[[subprocess.Popen[str]], None],
+        preexec_fn: Callable[[], None] | None = None,
+        timeout_s: float = RUN_TIMEOUT_S,
+    ) -> MainJob:
+        process = self.start_command(command, preexec_fn=preexec_fn)
         try:
             during(process)
-            stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+            stdout, stderr = process.communicate(timeout=timeout_s)
         finally:
             if process.poll() is None:
                 process.kill()
@@ -198,8 +222,13 @@ class MainJobRunner:
         preexec_fn: Callable[[], None] | None = None,
     ) -> subprocess.Popen[str]:
         """Start the main job in the background, for tests that signal it."""
+        return self.start_command(self.command(volume, *args, scale=scale), preexec_fn=preexec_fn)
+
+    def start_command(
+        self, command: list[str], *, preexec_fn: Callable[[], None] | None = None
+    ) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            self.command(volume, *args, scale=scale),
+            command,
             cwd=self.workdir,
             env=self.environment(),
             stdin=subprocess.DEVNULL,

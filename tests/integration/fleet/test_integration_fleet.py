@@ -90,17 +90,9 @@ def fleet_command(main_job: MainJobRunner, lab: FleetLab, *args: str) -> list[st
 def run_fleet(
     main_job: MainJobRunner, lab: FleetLab, *args: str, preexec_fn: Any = None
 ) -> MainJob:
-    completed = subprocess.run(
-        fleet_command(main_job, lab, *args),
-        cwd=main_job.workdir,
-        env=main_job.environment(),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-        preexec_fn=preexec_fn,
+    return main_job.run_command(
+        fleet_command(main_job, lab, *args), preexec_fn=preexec_fn, timeout_s=RUN_TIMEOUT_S
     )
-    return main_job.finished(completed.returncode, completed.stdout, completed.stderr)
 
 
 def _fio_client_of(pid: int) -> bool:
@@ -129,15 +121,8 @@ def run_fleet_while(
 ) -> MainJob:
     """Both hosts' run, with `act` done a second into the measurements (once the run's own fio
     client talks to the hosts' servers); the run is killed if it does not end by itself."""
-    process = subprocess.Popen(
-        fleet_command(main_job, lab, *hosts_args(lab, "qlab-a", "qlab-b")),
-        cwd=main_job.workdir,
-        env=main_job.environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+
+    def measuring_then_act(process: subprocess.Popen[str]) -> None:
         deadline = time.monotonic() + 60
         while not _fio_client_of(process.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -145,12 +130,12 @@ def run_fleet_while(
         assert _fio_client_of(process.pid), "the run never started measuring"
         time.sleep(1.0)
         act(process)
-        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    return main_job.finished(process.returncode, stdout, stderr)
+
+    return main_job.run_command_while(
+        fleet_command(main_job, lab, *hosts_args(lab, "qlab-a", "qlab-b")),
+        during=measuring_then_act,
+        timeout_s=RUN_TIMEOUT_S,
+    )
 
 
 @pytest.mark.timing
