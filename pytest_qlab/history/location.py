@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
 from pytest_qlab.history.errors import HistoryError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 OFF = "off"
 APP_NAME = "pytest-qlab"
@@ -37,6 +39,9 @@ def is_url(text: str) -> bool:
 
 
 def parse_url(text: str) -> URL:
+    from sqlalchemy.engine import make_url  # SQLAlchemy loads only where a history is used
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(text)
     except ArgumentError:
@@ -47,6 +52,8 @@ def parse_url(text: str) -> URL:
 
 
 def sqlite_location(path: Path) -> StoreLocation:
+    from sqlalchemy.engine import URL
+
     path = path.expanduser().absolute()
     return StoreLocation(URL.create("sqlite", database=str(path)), str(path), path)
 

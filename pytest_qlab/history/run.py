@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from pytest_qlab.history.compare import history_report
 from pytest_qlab.history.errors import HistoryError
@@ -16,10 +14,18 @@ from pytest_qlab.history.identity import DriveKey
 from pytest_qlab.history.location import StoreLocation
 from pytest_qlab.history.model import StoredRun
 from pytest_qlab.history.record import figures_of, key_of, new_run
-from pytest_qlab.history.store import HistoryStore
 from pytest_qlab.report.model import QlabReport
 
-_FAILURES = (HistoryError, SQLAlchemyError, sqlite3.Error, OSError)
+if TYPE_CHECKING:
+    from pytest_qlab.history.store import HistoryStore
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """What a broken history raises. A function, so SQLAlchemy loads only with a history that
+    is used: an except clause evaluates it when something was raised."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (HistoryError, SQLAlchemyError, sqlite3.Error, OSError)
 
 
 def utc_now() -> str:
@@ -46,9 +52,11 @@ class RunHistory:
         if self.location is None or self.warning is not None:
             return None
         if self._store is None:
+            from pytest_qlab.history.store import HistoryStore  # loads SQLAlchemy
+
             try:
                 self._store = HistoryStore(self.location)
-            except _FAILURES as exc:
+            except _failures() as exc:
                 self._fail(exc)
         return self._store
 
@@ -66,7 +74,7 @@ class RunHistory:
             return None
         try:
             self._past[key.key] = store.runs_of(key.key)
-        except _FAILURES as exc:
+        except _failures() as exc:
             self._fail(exc)
             return None
         return self._past[key.key]
@@ -104,7 +112,7 @@ class RunHistory:
                 )
                 run = new_run(key_of(volume, self.host), figures, volume, document)
                 self.stored[volume.name] = store.add(run)
-        except _FAILURES as exc:
+        except _failures() as exc:
             self._fail(exc)
         return self.stored
 

@@ -19,10 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-
-import av
-import av.error
-from av.index import IndexEntries
+from typing import TYPE_CHECKING
 
 from pytest_qlab.media.codecs import CodecInfo, describe, fourcc_text
 from pytest_qlab.media.errors import (
@@ -32,6 +29,9 @@ from pytest_qlab.media.errors import (
     MediaSampleTableError,
     MediaUnreadableError,
 )
+
+if TYPE_CHECKING:
+    from av.index import IndexEntries
 
 US_PER_S = 1_000_000
 DISCARD_FLAG = 2
@@ -142,6 +142,9 @@ def read_frame_map(path: Path) -> FrameMap:
     if not path.is_file():
         raise MediaNotFoundError(path, "is not a file; name a movie (.mov, .mp4, .m4v)")
     file_bytes = path.stat().st_size
+    import av  # PyAV (FFmpeg) loads only for a run that maps movies
+    import av.error
+
     source = _ReadOnlyFile(path)
     try:
         try:
