@@ -648,8 +648,7 @@ LONG_SUITES_SCALE = "0.00125"
 """Two hours of sustained reading become 9 s (1 s windows, a 1 s warm-up, a 2 s baseline), the
 2.5 h show pattern about 11 s; each act still holds a crossfade."""
 LONG_SUITES_PLANNED_S = 9.0
-LONG_SUITES_PROFILE = """\
-name = "two HD 422"
+TWO_HD_STREAMS = """\
 [[streams]]
 name = "hd"
 codec = "422"
@@ -657,7 +656,8 @@ raster = "1920x1080"
 fps = 25
 count = 2
 """
-"""30.5 MB/s of normal playback, 61 MB/s at a crossfade peak: far below any disk, so the run
+TWO_HD_PROFILE = 'name = "two HD 422"\n' + TWO_HD_STREAMS
+"""30.5 MB/s of normal playback, 61 MB/s at a crossfade peak: far below any disk, so a run
 measures the rules, not the disk's neighbours."""
 LONG_SUITES = ("suites/test_show_pattern.py", "suites/test_sustained.py")
 LONG_SUITES_READ_LIMIT_BYTES_S = 200_000_000
@@ -684,7 +684,7 @@ def long_suites_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongSu
         volume = mounts.loop_ext4("show", LONG_SUITES_LOOP_MIB)
         group.limit_read(block_device_of(volume), LONG_SUITES_READ_LIMIT_BYTES_S)
         profile = workdir / "two-hd.toml"
-        profile.write_text(LONG_SUITES_PROFILE, encoding="utf-8")
+        profile.write_text(TWO_HD_PROFILE, encoding="utf-8")
         job = MainJobRunner(workdir).run(
             volume,
             "--qlab-profile",

@@ -22,6 +22,7 @@ import pytest
 from pytest_qlab.measure.frametimes import COLUMNS
 from pytest_qlab.report.files import PARTIAL_SUFFIX
 from tests.helpers.media import make_movie
+from tests.integration.conftest import TWO_HD_PROFILE
 
 if TYPE_CHECKING:
     from tests.integration.conftest import FioWatch, MainJob, MainJobRunner, Mounts
@@ -32,15 +33,7 @@ Rows = dict[tuple[str, str], list[dict[str, str]]]
 """A CSV's rows by (measurement, stream), in file order."""
 LONG_SCALE = "0.00125"
 """The 2.5 h show pattern in about 11 s, each act with a crossfade."""
-LIGHT_PROFILE = """\
-name = "two HD 422"
-[[streams]]
-name = "hd"
-codec = "422"
-raster = "1920x1080"
-fps = 25
-count = 2
-"""
+LIGHT_PROFILE = TWO_HD_PROFILE
 
 
 def _csv_of(job: MainJob, document: dict[str, Any] | None = None) -> tuple[dict[str, Any], Rows]:

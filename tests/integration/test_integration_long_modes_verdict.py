@@ -15,9 +15,9 @@ import pytest
 
 from tests.integration.conftest import (
     LONG_SUITES_LOOP_MIB,
-    LONG_SUITES_PROFILE,
     LONG_SUITES_READ_LIMIT_BYTES_S,
     LONG_SUITES_SCALE,
+    TWO_HD_PROFILE,
     block_device_of,
 )
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 def _profile(tmp_path: Path) -> str:
     path = tmp_path / "two-hd.toml"
-    path.write_text(LONG_SUITES_PROFILE, encoding="utf-8")
+    path.write_text(TWO_HD_PROFILE, encoding="utf-8")
     return str(path)
 
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.integration.conftest import TWO_HD_STREAMS
+
 if TYPE_CHECKING:
     from tests.integration.conftest import BlkioCgroup, FioWatch, MainJobRunner
 
@@ -19,19 +21,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 SCALE = "0.01"
 """The 15-minute phase lasts 9 s, in 1 s windows; 2 s below the line is throttling."""
-PROFILE = """\
-name = "two HD 422, one act"
-[[streams]]
-name = "hd"
-codec = "422"
-raster = "1920x1080"
-fps = 25
-count = 2
-
+PROFILE = (
+    'name = "two HD 422, one act"\n'
+    + TWO_HD_STREAMS
+    + """
 [[phases]]
 name = "act"
 duration_s = 900
 """
+)
 STEADY_BYTES_S = 100_000_000
 """Three times what the two streams need (30.5 MB/s): a steady drive plays them easily."""
 SLOW_BYTES_S = 10_000_000

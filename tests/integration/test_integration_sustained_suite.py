@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.integration.conftest import LONG_SUITES_READ_LIMIT_BYTES_S
+from tests.integration.conftest import LONG_SUITES_READ_LIMIT_BYTES_S, TWO_HD_PROFILE
 
 if TYPE_CHECKING:
     from tests.integration.conftest import (
@@ -32,15 +32,7 @@ SCALE = "0.00125"
 """Two hours become 9 s: 1 s windows, a 1 s warm-up, a 2 s baseline, 2 s is throttling (the
 rule itself is unit-tested on recorded windows; these runs prove it on fio's own)."""
 PLANNED_S = 9.0
-PROFILE = """\
-name = "two HD 422"
-[[streams]]
-name = "hd"
-codec = "422"
-raster = "1920x1080"
-fps = 25
-count = 2
-"""
+PROFILE = TWO_HD_PROFILE
 STEADY_BYTES_S = 100_000_000
 """Well below what the disk does, so the run measures the limit, not the neighbours."""
 SLOW_BYTES_S = 20_000_000
