@@ -3,7 +3,6 @@ every host at the same moment (the first host's test triggers it, the others fin
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -27,22 +26,6 @@ from pytest_qlab.safety.volume import ScratchSpace
 from pytest_qlab.thermal import ThermalMonitor
 
 T = TypeVar("T")
-
-
-class LockedSink:
-    """Every host judges its frames in its own thread: their rows reach the one CSV whole."""
-
-    def __init__(self, sink: RowSink) -> None:
-        self._sink = sink
-        self._lock = threading.Lock()
-
-    def write_row(self, line: str) -> None:
-        with self._lock:
-            self._sink.write_row(line)
-
-    def flush(self) -> None:
-        with self._lock:
-            self._sink.flush()
 
 
 C = TypeVar("C")
@@ -94,9 +77,8 @@ class FleetSetupCheck(SetupCheck):
         frame_sink: RowSink | None = None,
     ) -> dict[str, FleetSetupCheck]:
         """`frame_sink`: the run's per-frame timings CSV (--qlab-frametimes), if asked for."""
-        shared = None if frame_sink is None else LockedSink(frame_sink)
         checks = {
-            key: cls(fleet, host, plan, profile, record_of(host), shared)
+            key: cls(fleet, host, plan, profile, record_of(host), frame_sink)
             for key, host in fleet.hosts.items()
         }
         for check in checks.values():
@@ -249,7 +231,6 @@ class FleetShowPatternCheck(ShowPatternCheck):
         frame_sink: RowSink | None = None,
     ) -> dict[str, FleetShowPatternCheck]:
         """`frame_sink`: the run's per-frame timings CSV (--qlab-frametimes), if asked for."""
-        shared = None if frame_sink is None else LockedSink(frame_sink)
         checks = {
             key: cls(
                 fleet,
@@ -259,7 +240,7 @@ class FleetShowPatternCheck(ShowPatternCheck):
                 record_of(host),
                 progress=progress,
                 windows=windows,
-                frame_sink=shared,
+                frame_sink=frame_sink,
             )
             for key, host in fleet.hosts.items()
         }
