@@ -45,7 +45,8 @@ HEADER = csv_line(COLUMNS)
 
 
 class RowSink(Protocol):
-    """Where rows go: the run's CSV file, which never raises for a failed write."""
+    """Where rows go: the run's CSV file, which never raises for a failed write and takes rows
+    from several threads at once (a fleet's hosts judge their frames each in its own)."""
 
     def write_row(self, line: str) -> None: ...
 

@@ -645,9 +645,10 @@ def made_blkio_cgroup() -> Iterator[BlkioCgroup]:
 # --- one run of the long suites shared by several timing modules ------------------------------
 
 LONG_SUITES_SCALE = "0.00125"
-"""Two hours of sustained reading become 9 s (1 s windows, a 1 s warm-up, a 2 s baseline), the
-2.5 h show pattern about 11 s; each act still holds a crossfade."""
+"""Two hours of sustained reading become 9 s (1 s windows, a 1 s warm-up, a 2 s baseline, 2 s
+is throttling), the 2.5 h show pattern about 11 s; each act still holds a crossfade."""
 LONG_SUITES_PLANNED_S = 9.0
+"""The sustained read's and write's planned length at LONG_SUITES_SCALE."""
 TWO_HD_STREAMS = """\
 [[streams]]
 name = "hd"

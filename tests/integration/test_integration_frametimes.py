@@ -33,7 +33,6 @@ Rows = dict[tuple[str, str], list[dict[str, str]]]
 """A CSV's rows by (measurement, stream), in file order."""
 LONG_SCALE = "0.00125"
 """The 2.5 h show pattern in about 11 s, each act with a crossfade."""
-LIGHT_PROFILE = TWO_HD_PROFILE
 
 
 def _csv_of(job: MainJob, document: dict[str, Any] | None = None) -> tuple[dict[str, Any], Rows]:
@@ -167,7 +166,7 @@ def test_show_pattern_rows_are_every_phases_frames(tmp_path: Path, main_job: Mai
     volume = tmp_path / "Show"
     volume.mkdir()
     profile = tmp_path / "two-hd.toml"
-    profile.write_text(LIGHT_PROFILE, encoding="utf-8")
+    profile.write_text(TWO_HD_PROFILE, encoding="utf-8")
 
     job = main_job.run(
         volume,

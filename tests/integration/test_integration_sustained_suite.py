@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.integration.conftest import LONG_SUITES_READ_LIMIT_BYTES_S, TWO_HD_PROFILE
+from tests.integration.conftest import (
+    LONG_SUITES_PLANNED_S,
+    LONG_SUITES_READ_LIMIT_BYTES_S,
+    LONG_SUITES_SCALE,
+    TWO_HD_PROFILE,
+)
 
 if TYPE_CHECKING:
     from tests.integration.conftest import (
@@ -28,11 +33,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SCALE = "0.00125"
-"""Two hours become 9 s: 1 s windows, a 1 s warm-up, a 2 s baseline, 2 s is throttling (the
-rule itself is unit-tested on recorded windows; these runs prove it on fio's own)."""
-PLANNED_S = 9.0
-PROFILE = TWO_HD_PROFILE
 STEADY_BYTES_S = 100_000_000
 """Well below what the disk does, so the run measures the limit, not the neighbours."""
 SLOW_BYTES_S = 20_000_000
@@ -43,7 +43,7 @@ _PROGRESS = re.compile(r"^qlab sustained (read|write) \[[^\]]+\]: \d+:\d\d of 0:
 
 def _profile(tmp_path: Path) -> str:
     path = tmp_path / "two-hd.toml"
-    path.write_text(PROFILE, encoding="utf-8")
+    path.write_text(TWO_HD_PROFILE, encoding="utf-8")
     return str(path)
 
 
@@ -66,7 +66,7 @@ def _run_in_group(
         volume,
         *args,
         during=during or (lambda _process: None),
-        scale=SCALE,
+        scale=LONG_SUITES_SCALE,
         preexec_fn=group.join,
     )
 
@@ -107,7 +107,7 @@ def test_steady_sustained_suite_end_to_end(long_suites_run: LongSuitesRun) -> No
     read = job.test_entry("test_sustained_read", "acceptable")
     assert read["outcome"] == "passed", read
     metadata = read["metadata"]
-    assert 0.9 * PLANNED_S <= metadata["read_duration_s"] <= PLANNED_S + 2
+    assert 0.9 * LONG_SUITES_PLANNED_S <= metadata["read_duration_s"] <= LONG_SUITES_PLANNED_S + 2
     assert 7 <= len(metadata["windows"]) <= 300  # 1 s windows over 9 s
     assert metadata["lowest_window_mb_s"] < LONG_SUITES_READ_LIMIT_BYTES_S / 1e6 * 1.15, (
         "the limit did not hold"
@@ -185,7 +185,7 @@ def test_ctrl_c_during_the_sustained_read_keeps_what_was_measured(
 ) -> None:
     volume = tmp_path / "Show"
     volume.mkdir()
-    process = main_job.start(volume, *_args(tmp_path, "read"), scale=SCALE)
+    process = main_job.start(volume, *_args(tmp_path, "read"), scale=LONG_SUITES_SCALE)
     try:
         fio_watch.wait_for(process, "sustained-read", timeout_s=120)
         time.sleep(4)  # several windows measured, the read not over yet
@@ -205,7 +205,7 @@ def test_ctrl_c_during_the_sustained_read_keeps_what_was_measured(
     assert volume_report["ready"] is False
     measurements = volume_report["measurements"]
     assert measurements["sustained_read_interrupted"] is True
-    assert 3 <= measurements["sustained_read_duration_s"] < PLANNED_S
+    assert 3 <= measurements["sustained_read_duration_s"] < LONG_SUITES_PLANNED_S
     assert measurements["sustained_read_mb_s"] > 0
     assert measurements["sustained_read_lowest_mb_s"] > 0
     assert not (volume / ".pytest-qlab").exists(), "scratch folder left behind"

@@ -105,8 +105,6 @@ def test_rows_from_hosts_judged_in_threads_arrive_whole_and_once(
     """A fleet's hosts write their rows from threads of their own, flushing at each stream's
     end; with the interpreter switching threads every microsecond, no row is lost, doubled
     or cut."""
-    switch_s = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
     report, fallback = folders
     path = report / "fleet-frametimes.csv"
     csv = FrameTimesFile.start(path, fallback)
@@ -119,6 +117,8 @@ def test_rows_from_hosts_judged_in_threads_arrive_whole_and_once(
             if frame % 500 == 499:
                 csv.flush()
 
+    switch_s = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
     try:
         threads = [threading.Thread(target=judge, args=(host,)) for host in hosts]
         for thread in threads:
